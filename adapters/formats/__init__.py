@@ -1,0 +1,1 @@
+"""Readers for the genomic container formats: BGZF, BAM, CRAM, VCF and BCF."""

@@ -1,0 +1,1 @@
+"""Parsers and region queries for BAI, CSI, TBI, CRAI and GZI indexes."""
