@@ -1,0 +1,75 @@
+"""The `consentry` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from service.config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger("consentry")
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(args.config, **overrides)
+    if args.data_dir is not None:
+        settings.storage.local_root = args.data_dir
+    return settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the service; on an empty local store, create the sample dataset first."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.sample_data import ensure_sample_data, quickstart_commands
+
+    settings = _settings_from(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    created = False
+    if settings.storage.backend == "local":
+        created = ensure_sample_data(settings.storage.local_root)
+    app = create_app(settings)
+    if settings.storage.backend == "local":
+        print(quickstart_commands(settings, created), flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                access_log=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="consentry", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the htsget service")
+    serve_parser.add_argument("--config", type=Path, help="YAML settings file")
+    serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="TCP port to listen on (default 8080)")
+    serve_parser.add_argument(
+        "--data-dir", type=Path,
+        help="local storage directory (default ./consentry-data); "
+        "an empty or missing one gets a generated sample dataset",
+    )
+    serve_parser.set_defaults(handler=serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"consentry: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

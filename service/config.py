@@ -1,0 +1,117 @@
+"""Consentry's settings: defaults, then a YAML file, then `CONSENTRY_*` environment variables.
+
+Nested keys use `__` in environment variables, so `storage.backend` is
+`CONSENTRY_STORAGE__BACKEND`. Every key is listed in the README's settings
+table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class ConfigError(Exception):
+    """The settings file or environment is invalid; the message says which key and why."""
+
+
+class StorageSettings(BaseModel):
+    """Where objects are stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "s3"] = "local"
+    local_root: Path = Path("consentry-data")
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_path_style: bool = False
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage.s3_bucket is required when storage.backend is 's3'")
+        return self
+
+
+class HtsgetSettings(BaseModel):
+    """Limits and lifetimes of the htsget endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url_ttl_seconds: int = Field(900, ge=10, le=604800)
+    max_body_bytes: int = Field(65536, ge=1024)
+    max_regions: int = Field(1000, ge=1)
+    max_block_bytes: int = Field(1 << 30, ge=1 << 20)
+    index_cache_entries: int = Field(256, ge=1)
+
+
+class Settings(BaseSettings):
+    """All settings of one Consentry node."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONSENTRY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    state_dir: Path = Path(".consentry")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    cors_allow_origins: list[str] = ["*"]
+    storage: StorageSettings = StorageSettings()
+    htsget: HtsgetSettings = HtsgetSettings()
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach this node at, used in tickets and data URLs."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from defaults, `config_file`, the environment and `overrides`.
+
+    `overrides` (command-line options) win over everything else.
+    """
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"settings file {config_file} does not exist")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(
+            env_prefix="CONSENTRY_",
+            env_nested_delimiter="__",
+            extra="forbid",
+            yaml_file=config_file,
+        )
+
+    try:
+        return FileSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        source = f" in {config_file} or the environment" if config_file else " in the environment"
+        raise ConfigError(f"invalid settings{source}: {problems}") from exc

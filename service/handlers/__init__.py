@@ -1,0 +1,1 @@
+"""Thin connexion handlers: unpack the validated request, call one domain function, return."""

@@ -1,0 +1,111 @@
+"""Byte ranges for BGZF formats (BAM, BCF, bgzipped VCF) from their BAI, CSI or TBI index.
+
+The index gives spans of virtual offsets. A span rarely starts or ends on a
+block boundary: the first block of a span may begin with the tail of a
+record that started in the previous block, and the last block may end in
+the middle of one. Concatenating whole blocks would then hand the client a
+broken record. So the whole blocks inside a span are served as a byte
+range of the stored file, and the partial blocks at its edges are
+decompressed, cut at the span's virtual offsets and re-encoded as inline
+BGZF blocks. Every ticket therefore decodes to whole records only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from adapters.formats import bgzf
+from adapters.formats.bgzf import VirtualOffset
+from adapters.indexes.binning import BinningIndex
+from service.errors import NotFound
+from service.htsget.objects import ObjectCatalog, OpenedObject
+from service.htsget.parts import ByteRange, Inline, Part, PartClass
+from service.htsget.query import UNPLACED_UNMAPPED, Region
+from service.htsget.references import reference_id_and_end
+
+Span = tuple[VirtualOffset, VirtualOffset]
+
+
+def header_parts(catalog: ObjectCatalog, opened: OpenedObject) -> list[Part]:
+    """Return the parts holding the file's header, up to the first record."""
+    start = VirtualOffset(0, 0)
+    return span_parts(catalog, opened, (start, opened.header.header_end), "header")
+
+
+def eof_part(opened: OpenedObject) -> Part:
+    """Return the EOF marker: the file's own last bytes, or an inline copy if it lacks one."""
+    if opened.has_eof:
+        return ByteRange(opened.body_end, opened.info.size)
+    return Inline(opened.eof_marker)
+
+
+def whole_body_span(opened: OpenedObject) -> Span:
+    """Return the span from the first record to the end of the records."""
+    return opened.header.header_end, VirtualOffset(opened.body_end, 0)
+
+
+def region_spans(
+    index: BinningIndex, opened: OpenedObject, regions: Iterable[Region]
+) -> list[Span]:
+    """Return the merged spans of records that may overlap any of `regions`, in file order."""
+    spans: list[Span] = []
+    for region in regions:
+        if region.reference_name == UNPLACED_UNMAPPED:
+            start = index.max_end() or opened.header.header_end
+            spans.append((max(start, opened.header.header_end), VirtualOffset(opened.body_end, 0)))
+            continue
+        names = index.reference_names or tuple(ref.name for ref in opened.header.references)
+        ref_id, end = reference_id_and_end(opened, names, region, index.max_position)
+        start = region.start or 0
+        if start >= end:
+            continue
+        spans.extend((chunk.begin, chunk.end) for chunk in index.query(ref_id, start, end))
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Sort spans and join those that overlap or touch."""
+    merged: list[Span] = []
+    for begin, end in sorted(spans):
+        if end <= begin:
+            continue
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def span_parts(
+    catalog: ObjectCatalog, opened: OpenedObject, span: Span, cls: PartClass = "body"
+) -> list[Part]:
+    """Turn one span of virtual offsets into whole-block ranges and re-encoded edge blocks."""
+    begin, end = span
+    if end <= begin:
+        return []
+    if begin.coffset == end.coffset:
+        payload = catalog.block(opened, begin.coffset).payload[begin.uoffset : end.uoffset]
+        return [Inline(bgzf.compress(payload), cls)]
+
+    parts: list[Part] = []
+    whole_start = begin.coffset
+    if begin.uoffset:
+        first = catalog.block(opened, begin.coffset)
+        _check_offset(opened, first.payload, begin)
+        parts.append(Inline(bgzf.compress(first.payload[begin.uoffset :]), cls))
+        whole_start = first.end
+    parts.append(ByteRange(whole_start, end.coffset, cls))
+    if end.uoffset:
+        last = catalog.block(opened, end.coffset)
+        _check_offset(opened, last.payload, end)
+        parts.append(Inline(bgzf.compress(last.payload[: end.uoffset]), cls))
+    return parts
+
+
+def _check_offset(opened: OpenedObject, payload: bytes, offset: VirtualOffset) -> None:
+    if offset.uoffset > len(payload):
+        raise NotFound(
+            f"the index of {opened.keys.data!r} points past the end of the block at byte "
+            f"{offset.coffset}; rebuild the index"
+        )
+

@@ -1,0 +1,123 @@
+"""Running Consentry nodes over the local and the S3 backend, serving the shared test files."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.config import Settings, load_settings
+from tests.support import SHARED_DATA, free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+SERVED_FILES = (
+    "htsnexus_test_NA12878.bam",
+    "htsnexus_test_NA12878.bam.bai",
+    "htsnexus_test_NA12878.cram",
+    "htsnexus_test_NA12878.cram.crai",
+    "sample1-bcbio-cancer.vcf.gz",
+    "sample1-bcbio-cancer.vcf.gz.tbi",
+    "sample1-bcbio-cancer.bcf",
+    "sample1-bcbio-cancer.bcf.csi",
+    "spec-v4.3.vcf.gz",
+    "spec-v4.3.vcf.gz.tbi",
+    "spec-v4.3.bcf",
+    "spec-v4.3.bcf.csi",
+)
+S3_PREFIX = "institution-a"
+
+
+@dataclass
+class Node:
+    """A running Consentry node: its base URL, settings and the directory of local copies."""
+
+    url: str
+    settings: Settings
+    backend: str
+
+
+class ServerThread:
+    """Run an ASGI app under uvicorn in a background thread on 127.0.0.1."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start within 10 s")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_node(settings: Settings, backend: str) -> Iterator[Node]:
+    with ServerThread(create_app(settings), settings.port):
+        yield Node(settings.base_url, settings, backend)
+
+
+@pytest.fixture(scope="session")
+def served_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding copies of the shared test files the nodes serve."""
+    root = tmp_path_factory.mktemp("objects")
+    for name in SERVED_FILES:
+        source = SHARED_DATA / name
+        if not source.is_file():
+            pytest.fail(f"test data file {source} is missing; set CONSENTRY_TEST_DATA")
+        shutil.copy(source, root / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def local_node(served_copies: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """A node serving `served_copies` from local storage."""
+    port = free_port()
+    settings = load_settings(
+        None, port=port, state_dir=tmp_path_factory.mktemp("state"),
+        storage={"backend": "local", "local_root": served_copies},
+    )
+    yield from start_node(settings, "local")
+
+
+@pytest.fixture(scope="session")
+def s3_node(
+    served_copies: Path, s3_client: S3Client, moto_s3_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Node]:
+    """A node serving the same files from a bucket on the moto S3 server."""
+    bucket = "consentry-htsget-tests"
+    s3_client.create_bucket(Bucket=bucket)
+    for path in served_copies.iterdir():
+        s3_client.upload_file(str(path), bucket, f"{S3_PREFIX}/{path.name}")
+    port = free_port()
+    settings = load_settings(
+        None, port=port, state_dir=tmp_path_factory.mktemp("state"),
+        storage={"backend": "s3", "s3_bucket": bucket, "s3_prefix": S3_PREFIX,
+                 "s3_endpoint_url": moto_s3_server, "s3_path_style": True},
+    )
+    yield from start_node(settings, "s3")
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)], scope="session")
+def node(request: pytest.FixtureRequest) -> Node:
+    """Each backend's node in turn, so one contract suite covers both."""
+    found: Node = request.getfixturevalue(f"{request.param}_node")
+    return found
