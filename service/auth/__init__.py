@@ -1,7 +1,7 @@
 """GA4GH Passport clearinghouse core and embedded broker; no web framework imports here."""
 
 from service.auth.cache import VerifiedPassportCache
-from service.auth.errors import AuthError, InvalidAuthentication, PermissionDenied
+from service.auth.errors import InvalidAuthentication, PermissionDenied
 from service.auth.models import AcceptedVisa, Identity, RejectedVisa, VisaType
 from service.auth.passport import PassportVerifier
 from service.auth.policy import grants_access, has_registered_access, require_access
@@ -9,7 +9,6 @@ from service.auth.trust import PassportTrust, TrustedIssuer
 
 __all__ = [
     "AcceptedVisa",
-    "AuthError",
     "Identity",
     "InvalidAuthentication",
     "PassportTrust",

@@ -1,13 +1,9 @@
-"""Errors the service maps to HTTP 401 and 403 when a passport is checked."""
+"""Errors raised when a passport is checked; the service maps them to HTTP 401 and 403.
 
+InvalidAuthentication: no passport, or the passport failed a check.
+PermissionDenied: the passport is valid but contains no visa that grants the request.
+"""
 
-class AuthError(Exception):
-    """Base class for passport authentication and authorisation failures."""
+from service.errors import InvalidAuthentication, PermissionDenied
 
-
-class InvalidAuthentication(AuthError):
-    """The request carries no passport, or the passport failed a check (HTTP 401)."""
-
-
-class PermissionDenied(AuthError):
-    """The passport is valid but contains no visa that grants the request (HTTP 403)."""
+__all__ = ["InvalidAuthentication", "PermissionDenied"]

@@ -31,14 +31,16 @@ def read_header(token: str) -> TokenHeader:
     """Read the unverified JOSE header and reject algorithms other than RS256 and ES256."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    except jwt.DecodeError:
         raise TokenError("malformed JWS: the header is not base64url-encoded JSON") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"JOSE header is invalid: {exc}") from None
 
     alg = header.get("alg")
     if alg not in ALLOWED_ALGORITHMS:
         raise TokenError(f"algorithm {alg!r} is not allowed; tokens must use RS256 or ES256")
     if "crit" in header:
-        raise TokenError("header parameter 'crit' names extensions Consentry does not support")
+        raise TokenError("header parameter 'crit' lists extensions Consentry does not support")
 
     fields: dict[str, str | None] = {}
     for name in ("kid", "typ", "jku"):

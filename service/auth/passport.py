@@ -93,6 +93,8 @@ class PassportVerifier:
             raise TokenError(f"passport typ {header.typ!r} is not {PASSPORT_MEDIA_TYPE!r}")
 
         iss = read_unverified_claims(token).get("iss")
+        if iss is None:
+            raise TokenError("required claim 'iss' is missing")
         broker = self.trust.broker(iss) if isinstance(iss, str) else None
         if broker is None:
             raise TokenError(f"passport issuer {iss!r} is not a trusted broker")

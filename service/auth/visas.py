@@ -48,6 +48,8 @@ def verify_visa(token: str, trust: PassportTrust, keys: JwksCache, now: float) -
         raise TokenError(f"visa typ {header.typ!r} is not vnd.ga4gh.visa+jwt or JWT")
 
     iss = read_unverified_claims(token).get("iss")
+    if iss is None:
+        raise TokenError("required claim 'iss' is missing")
     issuer = trust.visa_issuer(iss) if isinstance(iss, str) else None
     if issuer is None:
         raise TokenError(f"visa issuer {iss!r} is not a trusted visa issuer")
