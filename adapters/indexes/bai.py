@@ -1,4 +1,4 @@
-"""BAI: the binning index of a coordinate-sorted BAM file (SAM specification v1 section 5.2)."""
+"""BAI: the binning index of a coordinate-sorted BAM file (SAM specification v1)."""
 
 from __future__ import annotations
 

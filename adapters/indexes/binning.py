@@ -4,8 +4,8 @@ Bins form a tree of `depth + 1` levels. Level 0 is one bin covering
 `1 << (min_shift + 3 * depth)` positions, and each bin splits into eight
 children, down to leaves of `1 << min_shift` positions. Bins are numbered
 level by level, so level `l` starts at `((1 << 3 * l) - 1) // 7` (SAM
-specification v1 section 5.3; CSI specification v1). BAI and TBI fix
-min_shift 14 and depth 5.
+specification v1, section "Indexing BAM"; CSI specification v1). BAI and
+TBI fix min_shift 14 and depth 5.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def bin_limit(depth: int) -> int:
 
 
 def pseudo_bin(depth: int) -> int:
-    """Return the bin number that holds per-reference metadata (37450 for BAI)."""
+    """Return the bin number that contains per-reference metadata (37450 for BAI)."""
     return bin_limit(depth) + 2
 
 
@@ -59,7 +59,7 @@ def bin_ranges(start: int, end: int, min_shift: int, depth: int) -> Iterator[tup
 
 
 def reg2bins(start: int, end: int, min_shift: int, depth: int) -> list[int]:
-    """Return every bin that may hold records overlapping the 0-based region [start, end)."""
+    """Return every bin that may contain records overlapping the 0-based region [start, end)."""
     max_position = 1 << (min_shift + 3 * depth)
     start, end = max(start, 0), min(end, max_position)
     if start >= end:
@@ -91,7 +91,11 @@ class ReferenceBins:
         self.linear = linear
         self.loffsets = loffsets or {}
         self.metadata = metadata
-        """Pseudo-bin: first and end virtual offset of the reference's reads, mapped, unmapped."""
+        """Pseudo-bin 37450 (BAI): begin and end virtual offsets, then mapped and unmapped counts.
+
+        The SAM specification calls the offsets unmapped_beg and unmapped_end, but
+        htslib 1.16 writes the span of all the reference's reads there.
+        """
         self.sorted_bins = tuple(sorted(chunks))
 
 
@@ -119,7 +123,7 @@ class BinningIndex:
         self._extent: tuple[int, int] | None = None
 
     def query(self, ref_id: int, start: int, end: int) -> list[Chunk]:
-        """Return the merged chunks that may hold records overlapping 0-based [start, end)."""
+        """Return the merged chunks that may contain records overlapping 0-based [start, end)."""
         if not 0 <= ref_id < self.n_references:
             return []
         start, end = max(start, 0), min(end, self.max_position)

@@ -1,9 +1,9 @@
 """CRAI: the index of a CRAM file, a gzip-compressed table with one line per slice.
 
-Each line holds six tab-separated integers: reference id (-1 for unplaced
-unmapped reads), 1-based alignment start, alignment span, byte offset of the
-container in the file, byte offset of the slice within the container's data,
-and the slice size in bytes (CRAM specification v3.1 section 12).
+Each line contains six tab-separated integers. They are the reference id (-1
+for unplaced unmapped reads), the 1-based alignment start and the alignment
+span. Then follow the byte offset of the container in the file, the byte
+offset of the slice within the container's data, and the slice size in bytes.
 """
 
 from __future__ import annotations
