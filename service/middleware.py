@@ -47,8 +47,9 @@ class ServicesMiddleware:
 class BodyLimitMiddleware:
     """Reject request bodies over `max_bytes` with an htsget PayloadTooLarge (413).
 
-    The declared Content-Length is checked first; a chunked body is counted
-    as it arrives and cut off as soon as it passes the limit.
+    The declared Content-Length is checked first. The body is then read in
+    full (it is at most `max_bytes`), so a chunked body is cut off as soon as
+    it passes the limit, before any handler sees it.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -64,28 +65,30 @@ class BodyLimitMiddleware:
             await self._reject(send, int(declared))
             return
 
+        chunks: list[bytes] = []
         received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(received)
-            return message
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > self.max_bytes:
+                await self._reject(send, received)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge as exc:
-            if not started:
-                await self._reject(send, exc.size)
+        await self.app(scope, replay, send)
 
     async def _reject(self, send: Send, size: int) -> None:
         error = PayloadTooLarge(
@@ -104,8 +107,3 @@ class BodyLimitMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-
-class _BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size

@@ -32,3 +32,9 @@ def query_keys() -> list[str]:
     """Return the names of the query-string parameters of the current request."""
     return list(request.query_params.keys())
 
+
+
+def range_header() -> str | None:
+    """Return the Range header of the current request, if any."""
+    value: str | None = request.headers.get("range")
+    return value

@@ -8,18 +8,16 @@ from starlette.responses import Response, StreamingResponse
 
 from service.data_urls import resolve_slice
 from service.errors import NotFound
-from service.handlers.context import services
+from service.handlers.context import range_header, services
 
 _CHUNK = 1 << 20
 
 
-def get_data(
-    key: str, start: int, end: int, expires: int, signature: str, Range: str | None = None
-) -> Response:
+def get_data(key: str, start: int, end: int, expires: int, signature: str) -> Response:
     found = services()
     if found.signer is None:
         raise NotFound("this node serves data from S3; the /data endpoint is not in use")
-    data = resolve_slice(found.signer, key, (start, end, expires, signature), Range)
+    data = resolve_slice(found.signer, key, (start, end, expires, signature), range_header())
     storage = found.storage
 
     def stream() -> Iterator[bytes]:

@@ -83,7 +83,23 @@ def served_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not source.is_file():
             pytest.fail(f"test data file {source} is missing; set CONSENTRY_TEST_DATA")
         shutil.copy(source, root / name)
+    _add_broken_objects(root)
     return root
+
+
+def _add_broken_objects(root: Path) -> None:
+    """Store objects the error tests need: no index, a corrupt index, a corrupt BAM."""
+    bam = root / "htsnexus_test_NA12878.bam"
+    nested = root / "study" / "cohort"
+    nested.mkdir(parents=True)
+    shutil.copy(bam, nested / "sample.bam")
+    shutil.copy(root / "htsnexus_test_NA12878.bam.bai", nested / "sample.bam.bai")
+    shutil.copy(bam, root / "no-index.bam")
+    shutil.copy(bam, root / "corrupt-index.bam")
+    index = bytearray((root / "htsnexus_test_NA12878.bam.bai").read_bytes())
+    (root / "corrupt-index.bam.bai").write_bytes(bytes(index[: len(index) // 3]))
+    (root / "not-a-bam.bam").write_bytes(b"this is a text file, not BAM\n" * 10)
+    (root / "not-a-bam.bam.bai").write_bytes(bytes(index))
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +121,10 @@ def s3_node(
     """A node serving the same files from a bucket on the moto S3 server."""
     bucket = "consentry-htsget-tests"
     s3_client.create_bucket(Bucket=bucket)
-    for path in served_copies.iterdir():
-        s3_client.upload_file(str(path), bucket, f"{S3_PREFIX}/{path.name}")
+    for path in served_copies.rglob("*"):
+        if path.is_file():
+            key = path.relative_to(served_copies).as_posix()
+            s3_client.upload_file(str(path), bucket, f"{S3_PREFIX}/{key}")
     port = free_port()
     settings = load_settings(
         None, port=port, state_dir=tmp_path_factory.mktemp("state"),
