@@ -52,7 +52,9 @@ def load_or_create_key(path: Path) -> bytes:
             handle.write(key)
         logger.info("created a new data-URL signing key at %s", path)
     if len(key) < 32:
-        raise ValueError(f"signing key {path} is shorter than 32 bytes; delete it to make a new one")
+        raise ValueError(
+            f"signing key {path} is shorter than 32 bytes; delete it to make a new one"
+        )
     return key
 
 

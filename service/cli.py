@@ -13,6 +13,8 @@ from service.config import ConfigError, Settings, load_settings
 
 logger = logging.getLogger("consentry")
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def _settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
@@ -34,7 +36,7 @@ def serve(args: argparse.Namespace) -> int:
     from service.sample_data import ensure_sample_data, quickstart_commands
 
     settings = _settings_from(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     created = False
     if settings.storage.backend == "local":
         created = ensure_sample_data(settings.storage.local_root)

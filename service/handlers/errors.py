@@ -47,14 +47,15 @@ def _adapter_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespon
 
 def _problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Turn connexion's validation and routing problems into spec errors."""
-    status = getattr(exc, "status_code", None) or getattr(exc, "status", 500)
+    status = int(getattr(exc, "status_code", None) or getattr(exc, "status", None) or 500)
     detail = getattr(exc, "detail", None) or str(exc)
     if status == 404:
         return error_response(request, NotFound(f"no endpoint at {request.url.path}"))
     if status == 405:
         return error_response(request, InvalidInput(f"method {request.method} is not allowed here"))
     if 400 <= status < 500:
-        return error_response(request, InvalidInput(str(detail)))
+        # jsonschema details run over several lines with the schema; the first names the value.
+        return error_response(request, InvalidInput(str(detail).splitlines()[0]))
     return _unexpected(request, exc)
 
 

@@ -51,8 +51,9 @@ def region_spans(
     spans: list[Span] = []
     for region in regions:
         if region.reference_name == UNPLACED_UNMAPPED:
-            start = index.max_end() or opened.header.header_end
-            spans.append((max(start, opened.header.header_end), VirtualOffset(opened.body_end, 0)))
+            last_mapped = index.max_end() or opened.header.header_end
+            first = max(last_mapped, opened.header.header_end)
+            spans.append((first, VirtualOffset(opened.body_end, 0)))
             continue
         names = index.reference_names or tuple(ref.name for ref in opened.header.references)
         ref_id, end = reference_id_and_end(opened, names, region, index.max_position)

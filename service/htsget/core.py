@@ -8,7 +8,13 @@ from typing import Any, Protocol
 
 from service.access import AccessDecision, AccessRequest
 from service.errors import InvalidInput, PermissionDenied
-from service.htsget.query import Endpoint, Query, query_from_body, query_from_params
+from service.htsget.query import (
+    Endpoint,
+    Query,
+    Region,
+    query_from_body,
+    query_from_params,
+)
 from service.htsget.tickets import TicketService
 
 SERVICE_VERSION = "0.1.0"
@@ -59,10 +65,7 @@ class HtsgetCore:
         return self._answer(query, context)
 
     def _answer(self, query: Query, context: RequestContext) -> dict[str, Any]:
-        regions = tuple(
-            f"{r.reference_name}:{'' if r.start is None else r.start}-{'' if r.end is None else r.end}"
-            for r in query.regions or ()
-        )
+        regions = tuple(_describe(region) for region in query.regions or ())
         request = AccessRequest(
             context.request_id,
             f"htsget/{query.endpoint.value}",
@@ -74,6 +77,12 @@ class HtsgetCore:
         if not decision.allowed:
             raise PermissionDenied("; ".join(decision.reasons) or f"access to {query.id!r} denied")
         return self.tickets.ticket(query)
+
+
+def _describe(region: Region) -> str:
+    start = "" if region.start is None else region.start
+    end = "" if region.end is None else region.end
+    return f"{region.reference_name}:{start}-{end}"
 
 
 def service_info(endpoint: Endpoint | None, base_url: str) -> dict[str, Any]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from adapters.errors import FormatError, ObjectNotFound, StorageUnavailable
 from adapters.formats import bam, bcf, cram, vcf
 from adapters.formats.bgzf import BGZF_EOF, MAX_BLOCK_SIZE, Block, decode_block
 from adapters.formats.header import FileHeader
-from adapters.indexes.binning import BinningIndex
 from adapters.indexes.bai import parse_bai
+from adapters.indexes.binning import BinningIndex
 from adapters.indexes.crai import CraiIndex, parse_crai
 from adapters.indexes.csi import parse_csi
 from adapters.indexes.tbi import parse_tbi
@@ -87,7 +88,7 @@ class ObjectCatalog:
             info = self._head(key, opened.keys)
             if info is not None:
                 return self._indexes.get_or_load(
-                    ("index", key, info.version), lambda: self._load_index(key, info.size)
+                    ("index", key, info.version), partial(self._load_index, key, info.size)
                 )
         expected = " or ".join(opened.keys.indexes)
         raise NotFound(
@@ -112,7 +113,8 @@ class ObjectCatalog:
             return None
         except StorageUnavailable as exc:
             logger.warning("storage head failed for key %s: %s", key, exc)
-            raise ServiceUnavailable(f"storage is unavailable for {keys.id!r}; retry later") from exc
+            message = f"storage is unavailable for {keys.id!r}; retry later"
+            raise ServiceUnavailable(message) from exc
 
     def _read(self, key: str, start: int, end: int) -> bytes:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from service.errors import InvalidInput, InvalidRange, UnsupportedFormat
@@ -21,7 +21,7 @@ READ_FIELDS = frozenset(
 )
 
 
-class Endpoint(str, Enum):
+class Endpoint(StrEnum):
     """The two htsget data endpoints."""
 
     READS = "reads"
@@ -99,9 +99,8 @@ def check_filters(
     if fields is not None and endpoint is Endpoint.READS:
         unknown = sorted(set(fields) - READ_FIELDS)
         if unknown:
-            raise InvalidInput(
-                f"unknown field(s) {', '.join(unknown)}; use any of {', '.join(sorted(READ_FIELDS))}"
-            )
+            known = ", ".join(sorted(READ_FIELDS))
+            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; use any of {known}")
     for name, values in (("tags", tags), ("notags", notags)):
         for tag in values or ():
             if len(tag) != 2 or not tag.isalnum():
@@ -125,13 +124,15 @@ def check_region(endpoint: Endpoint, region: Region, *, allow_empty: bool) -> No
     for label, value in (("start", region.start), ("end", region.end)):
         if value is not None and not 0 <= value <= MAX_COORDINATE:
             raise InvalidInput(f"{label} {value} is outside 0..{MAX_COORDINATE}")
-    if region.start is not None and region.end is not None:
-        if region.start > region.end or (not allow_empty and region.start == region.end):
-            relation = "greater than" if region.start > region.end else "equal to"
-            raise InvalidRange(
-                f"start {region.start} is {relation} end {region.end} on {name!r}; "
-                "coordinates are 0-based, end exclusive"
-            )
+    start, end = region.start, region.end
+    if start is None or end is None:
+        return
+    if start > end or (start == end and not allow_empty):
+        relation = "greater than" if start > end else "equal to"
+        raise InvalidRange(
+            f"start {start} is {relation} end {end} on {name!r}; "
+            "coordinates are 0-based, end exclusive"
+        )
 
 
 def query_from_params(endpoint: Endpoint, object_id: str, params: Mapping[str, Any]) -> Query:

@@ -25,9 +25,8 @@ def reference_id_and_end(
         ref_id = list(names).index(name)
     except ValueError:
         listed = ", ".join(names[:_LISTED_NAMES]) + (", ..." if len(names) > _LISTED_NAMES else "")
-        raise NotFound(
-            f"reference {name!r} is not in {opened.keys.data!r} (its references: {listed or 'none'})"
-        ) from None
+        message = f"reference {name!r} is not in {opened.keys.data!r}"
+        raise NotFound(f"{message} (its references: {listed or 'none'})") from None
     length = _length_of(opened, name)
     limit = min(length, max_position) if length is not None else max_position
     start = region.start or 0

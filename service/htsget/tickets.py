@@ -74,7 +74,9 @@ class TicketService:
         else:
             binning = self._index(opened, BinningIndex)
             spans = bgzf_search.region_spans(binning, opened, query.regions)
-            body = [part for span in spans for part in bgzf_search.span_parts(self.catalog, opened, span)]
+            body = []
+            for span in spans:
+                body += bgzf_search.span_parts(self.catalog, opened, span)
         return [*header, *body, bgzf_search.eof_part(opened)]
 
     def _index(self, opened: OpenedObject, kind: type[IndexT]) -> IndexT:

@@ -54,7 +54,8 @@ VARIANT_FILES = {
         ("20", None, None), ("20", 14369, 14370), ("20", 14370, 17330), ("20", 17329, 1110696),
         ("20", 1110695, 1110696), ("20", 1230236, 1234567), ("20", 1234566, 1234567),
         ("20", 0, 14369), ("20", 16383, 16385), ("20", 1234567, 62435964), ("20", 0, 2**32 - 1),
-        ("20", 1000000, None), ("20", None, 20000), ("20", 14000, 15000), ("20", 62435963, 62435964),
+        ("20", 1000000, None), ("20", None, 20000), ("20", 14000, 15000),
+        ("20", 62435963, 62435964),
     ],
 }
 
@@ -209,7 +210,8 @@ def test_post_regions_return_each_record_once_in_file_order(
 
 
 def _file_order(local: Path):  # type: ignore[no-untyped-def]
-    order = {line: i for i, line in enumerate(_run("samtools", "view", str(local)).stdout.splitlines())}
+    lines = _run("samtools", "view", str(local)).stdout.splitlines()
+    order = {line: position for position, line in enumerate(lines)}
     return lambda line: order[line]
 
 

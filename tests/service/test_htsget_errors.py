@@ -73,8 +73,8 @@ def test_get_error(node: Node, path: str, status: int, name: str, fragment: str)
 POST_CASES = [
     ({"regions": []}, 400, "InvalidInput", "non-empty"),
     ({"regions": [{"start": 1}]}, 400, "InvalidInput", "referenceName"),
-    ({"regions": [{"referenceName": "11", "start": 10, "end": 10}]}, 400, "InvalidRange", "start 10"),
-    ({"regions": [{"referenceName": "11", "start": 30, "end": 10}]}, 400, "InvalidRange", "start 30"),
+    ({"regions": [{"referenceName": "11", "start": 10, "end": 10}]}, 400, "InvalidRange", "10"),
+    ({"regions": [{"referenceName": "11", "start": 30, "end": 10}]}, 400, "InvalidRange", "30"),
     ({"regions": [{"referenceName": "11", "begin": 1}]}, 400, "InvalidInput", "begin"),
     ({"regions": [{"referenceName": "nope"}]}, 404, "NotFound", "'nope'"),
     ({"format": "SAM"}, 400, "UnsupportedFormat", "'SAM'"),
