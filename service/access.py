@@ -36,7 +36,7 @@ class OpenAccessPolicy:
     """
 
     def decide(self, request: AccessRequest) -> AccessDecision:
-        logger.info(
+        logger.debug(
             "access allowed request_id=%s endpoint=%s object=%s (open access)",
             request.request_id, request.endpoint, request.object_id,
         )

@@ -15,6 +15,7 @@ from service.htsget.query import (
     query_from_body,
     query_from_params,
 )
+from service.htsget.resolver import resolve
 from service.htsget.tickets import TicketService
 
 SERVICE_VERSION = "0.1.0"
@@ -65,6 +66,9 @@ class HtsgetCore:
         return self._answer(query, context)
 
     def _answer(self, query: Query, context: RequestContext) -> dict[str, Any]:
+        # Malformed ids and index probes are answered before the access decision,
+        # since they can never name an object.
+        resolve(query.id, query.format)
         regions = tuple(_describe(region) for region in query.regions or ())
         request = AccessRequest(
             context.request_id,

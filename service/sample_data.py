@@ -1,0 +1,51 @@
+"""The sample dataset `consentry serve` creates when the local store is empty."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from adapters.formats.synthetic import write_sample_bam, write_sample_vcf
+from service.config import Settings
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ID = "sample/NA00001"
+SAMPLE_REFERENCES = (("chr1", 2_000_000), ("chr2", 1_500_000), ("chrM", 16_569))
+SAMPLE_REGION = ("chr1", 100_000, 200_000)
+
+
+def ensure_sample_data(root: Path) -> bool:
+    """Write the sample BAM and VCF (with indexes) if `root` has no files; return True if so."""
+    if root.exists() and any(path.is_file() for path in root.rglob("*")):
+        return False
+    target = root / SAMPLE_ID
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_sample_bam(
+        target.with_name(target.name + ".bam"),
+        references=SAMPLE_REFERENCES, reads_per_reference=4000, unmapped_reads=500, seed=1,
+    )
+    write_sample_vcf(
+        target.with_name(target.name + ".vcf.gz"),
+        references=SAMPLE_REFERENCES, records_per_reference=300,
+        samples=("NA00001",), seed=1,
+    )
+    logger.info("created the sample dataset %s under %s", SAMPLE_ID, root)
+    return True
+
+
+def quickstart_commands(settings: Settings, created: bool) -> str:
+    """Return the ready-to-run client commands printed when the service starts."""
+    name, start, end = SAMPLE_REGION
+    base = settings.base_url
+    lines = [f"Consentry htsget is serving {settings.storage.local_root.resolve()} at {base}"]
+    if created:
+        lines.append(f"It holds a generated sample dataset, {SAMPLE_ID} (BAM and VCF).")
+    lines += [
+        "Try:",
+        f"  samtools view '{base}/reads/{SAMPLE_ID}?referenceName={name}&start={start}&end={end}'"
+        " | head",
+        f"  bcftools view -H '{base}/variants/{SAMPLE_ID}?referenceName={name}' | head",
+        f"  curl -s '{base}/reads/service-info'",
+    ]
+    return "\n".join(lines)

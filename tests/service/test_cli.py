@@ -1,0 +1,111 @@
+"""`consentry serve` starts a working service and prints commands that work as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import free_port, require_tool
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", *args],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Uvicorn running" in line:
+            return process, lines
+    process.kill()
+    pytest.fail("consentry serve did not start:\n" + "".join(lines))
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def test_serve_creates_sample_and_prints_working_commands(tmp_path: Path) -> None:
+    samtools = require_tool("samtools")
+    require_tool("bcftools")
+    port = free_port()
+    process, lines = _start(tmp_path, "--port", str(port))
+    try:
+        output = "".join(lines)
+        commands = re.findall(r"^  ((?:samtools|bcftools) .+)$", output, re.MULTILINE)
+        results = [subprocess.run(command, shell=True, capture_output=True, text=True,
+                                  timeout=60, cwd=tmp_path) for command in commands]
+        url = re.findall(r"'(http[^']+)'", commands[0])[0]
+        count = subprocess.run([samtools, "view", "-c", url],
+                               capture_output=True, text=True, timeout=60)
+    finally:
+        _stop(process)
+
+    assert (tmp_path / "consentry-data" / "sample" / "NA00001.bam.bai").is_file()
+    assert (tmp_path / ".consentry" / "data-url.key").stat().st_mode & 0o777 == 0o600
+    assert len(commands) == 2
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("\n") == 10
+    assert int(count.stdout) > 100
+
+
+def test_serve_leaves_existing_data_alone(tmp_path: Path) -> None:
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "README").write_text("my own data\n")
+    port = free_port()
+    process, _ = _start(tmp_path, "--port", str(port), "--data-dir", str(data))
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/reads/sample/NA00001", timeout=10)
+    finally:
+        _stop(process)
+
+    assert response.status_code == 404
+    assert sorted(path.name for path in data.iterdir()) == ["README"]
+
+
+def test_serve_rejects_invalid_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "consentry.yaml"
+    config.write_text("storage:\n  backend: s3\nunknown_key: 1\n")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "storage.s3_bucket is required" in result.stderr
+    assert "unknown_key" in result.stderr
+
+
+def test_serve_reports_missing_settings_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--config", str(tmp_path / "absent.yaml")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "absent.yaml does not exist" in result.stderr
