@@ -87,7 +87,7 @@ class _CachedSet:
 
 @dataclass
 class _PinnedFile:
-    mtime_ns: int
+    version: tuple[int, int, int]
     keys: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -140,10 +140,11 @@ class JwksCache:
         if issuer.jwks_file is None:
             return keys
         try:
-            mtime_ns = issuer.jwks_file.stat().st_mtime_ns
+            status = issuer.jwks_file.stat()
+            version = (status.st_ino, status.st_size, status.st_mtime_ns)
             cached = self._pinned_files.get(issuer.iss)
-            if cached is None or cached.mtime_ns != mtime_ns:
-                cached = _PinnedFile(mtime_ns, issuer.read_jwks_file())
+            if cached is None or cached.version != version:
+                cached = _PinnedFile(version, issuer.read_jwks_file())
                 self._pinned_files[issuer.iss] = cached
         except (OSError, ValueError) as exc:
             logger.warning("cannot read pinned JWKS file of iss=%s: %s", issuer.iss, exc)

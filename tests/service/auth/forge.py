@@ -78,7 +78,7 @@ def jwks(*keys: ForgeKey) -> dict[str, list[dict[str, str]]]:
 
 
 def sign_bytes(signing_input: bytes, alg: str, key: ForgeKey | bytes | None) -> bytes:
-    """Sign as `alg` says: RS256, ES256 (any curve), HS256 with a secret, or none."""
+    """Sign with `alg`: RS256, ES256 (any curve), HS256 with a secret, or none."""
     if alg == "none" or key is None:
         return b""
     if isinstance(key, bytes):

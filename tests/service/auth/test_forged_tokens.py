@@ -72,7 +72,8 @@ def _mixed_identities(m: Minter) -> str:
 
 def _unmet_conditions(m: Minter) -> str:
     condition = [[{"type": "AffiliationAndRole", "value": "const:student@uni.example.org"}]]
-    return m.passport([m.visa(visa={"conditions": condition}), m.second_visa()])
+    affiliation = {"type": "AffiliationAndRole", "value": "faculty@uni.example.org", "by": "so"}
+    return m.passport([m.visa(visa={"conditions": condition}), m.visa(visa=affiliation)])
 
 
 def _old_visa_access_token(m: Minter) -> str:
