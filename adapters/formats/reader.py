@@ -189,18 +189,21 @@ class BgzfPrefix:
     def virtual_offset(self, pos: int) -> VirtualOffset:
         """Map an offset in the decompressed payload to a BGZF virtual offset.
 
-        An offset at the end of a block maps to the start of the next block
-        that has data, or to the offset just past the decoded blocks.
+        An offset at the end of a block maps to the start of the block that
+        follows it, as `(next block offset, 0)`.
         """
-        index = bisect.bisect_right(self._starts, pos) - 1
+        if pos == 0:
+            return VirtualOffset(0, 0)
+        # Find the block holding the byte just before `pos`.
+        index = bisect.bisect_right(self._starts, pos - 1) - 1
         if index >= 0:
             start = self._starts[index]
             block = self.blocks[index]
-            if pos < start + len(block.payload):
+            if pos - start < len(block.payload):
                 return VirtualOffset(block.coffset, pos - start)
-        if pos != len(self.payload):
-            raise ValueError(f"payload offset {pos} is beyond the decoded blocks")
-        return VirtualOffset(self._decoded_to, 0)
+            if pos - start == len(block.payload):
+                return VirtualOffset(block.end, 0)
+        raise ValueError(f"payload offset {pos} is beyond the decoded blocks")
 
 
 def _known_block_size(data: bytes, pos: int) -> int | None:
@@ -230,10 +233,10 @@ def parse_bgzf_prefix(
         except Incomplete as exc:
             if prefix.error is not None:
                 raise prefix.error from None
-            if prefix.complete:
-                raise FormatError(f"truncated {kind} file: it ends inside {exc.where}") from None
             if len(prefix.payload) > MAX_HEADER_SIZE:
                 break
+            if prefix.complete:
+                raise FormatError(f"truncated {kind} file: it ends inside {exc.where}") from None
     raise FormatError(
         f"{kind} header is too large: it does not end within the first "
         f"{len(prefix.payload)} decompressed bytes, and the limit is "
