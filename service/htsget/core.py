@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from service.access import AccessDecision, AccessRequest
-from service.errors import InvalidInput, PermissionDenied
+from service.access import AccessPolicy, AccessRequest, enforce
+from service.errors import InvalidAuthentication, InvalidInput
 from service.htsget.query import (
     Endpoint,
     Query,
@@ -19,10 +19,6 @@ from service.htsget.resolver import resolve
 from service.htsget.tickets import TicketService
 
 SERVICE_VERSION = "0.1.0"
-
-
-class AccessPolicy(Protocol):
-    def decide(self, request: AccessRequest) -> AccessDecision: ...
 
 
 @dataclass(frozen=True)
@@ -75,12 +71,20 @@ class HtsgetCore:
             f"htsget/{query.endpoint.value}",
             query.id,
             regions,
-            context.authorization,
+            _bearer_credentials(context.authorization),
         )
-        decision = self.policy.decide(request)
-        if not decision.allowed:
-            raise PermissionDenied("; ".join(decision.reasons) or f"access to {query.id!r} denied")
-        return self.tickets.ticket(query)
+        decision = enforce(self.policy, request)
+        return self.tickets.ticket(query, decision.expires_at)
+
+
+def _bearer_credentials(authorization: str | None) -> tuple[str, ...]:
+    """Return the token of an `Authorization: Bearer` header, if there is one."""
+    if authorization is None:
+        return ()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidAuthentication("the Authorization header must be 'Bearer <passport JWT>'")
+    return (token.strip(),)
 
 
 def _describe(region: Region) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -45,12 +46,19 @@ class TicketService:
         self.catalog = catalog
         self.limits = limits
 
-    def ticket(self, query: Query) -> dict[str, Any]:
-        """Return the ticket JSON for `query`; raises the spec's errors."""
+    def ticket(self, query: Query, access_expires_at: float | None = None) -> dict[str, Any]:
+        """Return the ticket JSON for `query`; raises the spec's errors.
+
+        Data URLs expire after the configured lifetime, or at
+        `access_expires_at` (Unix time) if that comes first.
+        """
         opened = self.catalog.open(resolve(query.id, query.format))
         parts = merge_parts(self._parts(query, opened), self.limits.max_block_bytes)
         logger.debug("ticket for %s: %d part(s)", opened.keys.data, len(parts))
-        urls = [self._url(opened, part) for part in parts]
+        ttl = self.limits.url_ttl_seconds
+        if access_expires_at is not None:
+            ttl = max(1, min(ttl, int(access_expires_at - time.time())))
+        urls = [self._url(opened, part, ttl) for part in parts]
         return {"htsget": {"format": query.format, "urls": urls}}
 
     def _parts(self, query: Query, opened: OpenedObject) -> list[Part]:
@@ -85,14 +93,12 @@ class TicketService:
             raise NotFound(f"the index of {opened.keys.data!r} is of the wrong kind")
         return index
 
-    def _url(self, opened: OpenedObject, part: Part) -> dict[str, Any]:
+    def _url(self, opened: OpenedObject, part: Part, ttl: int) -> dict[str, Any]:
         if isinstance(part, Inline):
             encoded = base64.b64encode(part.data).decode("ascii")
             media_type = MEDIA_TYPES[opened.keys.format]
             return {"url": f"data:{media_type};base64,{encoded}", "class": part.cls}
-        signed = self.storage.range_url(
-            opened.info.key, part.start, part.end, self.limits.url_ttl_seconds
-        )
+        signed = self.storage.range_url(opened.info.key, part.start, part.end, ttl)
         return {"url": signed.url, "headers": dict(signed.headers), "class": part.cls}
 
 
