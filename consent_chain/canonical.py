@@ -1,0 +1,124 @@
+"""Canonical JSON per RFC 8785 (JCS) for the value types the chain uses.
+
+Supported values are None, bool, int (within +/-(2**53 - 1), the range JCS
+numbers represent exactly), str, list and dict with str keys. Floats are
+rejected because the chain never needs them and their JCS form is easy to
+get wrong in other languages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from consent_chain.errors import CanonicalError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def canonical_bytes(value: object) -> bytes:
+    """Encode `value` as RFC 8785 canonical JSON (UTF-8, no whitespace, sorted keys)."""
+    parts: list[str] = []
+    _encode(value, parts, "$")
+    text = "".join(parts)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise CanonicalError(
+            f"string contains a lone surrogate at offset {error.start}; "
+            "use valid Unicode text"
+        ) from error
+
+
+def sha256(data: bytes) -> bytes:
+    """Return the SHA-256 digest of `data`."""
+    return hashlib.sha256(data).digest()
+
+
+def decode_canonical(data: bytes) -> Any:
+    """Parse `data` as JSON and reject it unless it is exactly its canonical encoding."""
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(
+            text,
+            parse_float=_reject_float,
+            parse_constant=_reject_float,
+            object_pairs_hook=_reject_duplicate_keys,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CanonicalError(f"bytes are not valid UTF-8 JSON: {error}") from error
+    if canonical_bytes(value) != data:
+        raise CanonicalError("JSON is valid but not in RFC 8785 canonical form")
+    return value
+
+
+def _encode(value: object, parts: list[str], path: str) -> None:
+    # bool is checked before int because bool is a subclass of int.
+    if value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(
+                f"integer {value} at {path} is outside +/-(2**53 - 1); encode it as a string"
+            )
+        parts.append(str(value))
+    elif isinstance(value, str):
+        parts.append(_quote(value))
+    elif isinstance(value, list | tuple):
+        _encode_array(value, parts, path)
+    elif isinstance(value, dict):
+        _encode_object(value, parts, path)
+    elif isinstance(value, float):
+        raise CanonicalError(f"float {value!r} at {path} is not allowed; use an integer")
+    else:
+        raise CanonicalError(f"value of type {type(value).__name__} at {path} is not JSON")
+
+
+def _encode_array(items: list[object] | tuple[object, ...], parts: list[str], path: str) -> None:
+    parts.append("[")
+    for index, item in enumerate(items):
+        if index:
+            parts.append(",")
+        _encode(item, parts, f"{path}[{index}]")
+    parts.append("]")
+
+
+def _encode_object(members: dict[object, object], parts: list[str], path: str) -> None:
+    for key in members:
+        if not isinstance(key, str):
+            raise CanonicalError(f"object key {key!r} at {path} is not a string")
+    # RFC 8785 section 3.2.3: sort keys by their UTF-16 code units.
+    keys = sorted(members, key=lambda key: str(key).encode("utf-16-be", "surrogatepass"))
+    parts.append("{")
+    for index, key in enumerate(keys):
+        if index:
+            parts.append(",")
+        parts.append(_quote(str(key)))
+        parts.append(":")
+        _encode(members[key], parts, f"{path}.{key}")
+    parts.append("}")
+
+
+def _quote(text: str) -> str:
+    # json.dumps with ensure_ascii=False escapes exactly what RFC 8785 escapes:
+    # '"', '\\', the short forms \b \f \n \r \t, and other controls as \u00xx.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _reject_float(literal: str) -> Any:
+    raise CanonicalError(f"number {literal} is not an integer; the chain has no floats")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise CanonicalError(f"object has duplicate key {key!r}")
+        result[key] = value
+    return result
+
