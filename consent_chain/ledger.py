@@ -1,0 +1,237 @@
+"""The ledger: validates submitted transactions and seals them into blocks by group commit.
+
+A background thread seals the pending transactions into one block when there
+are `max_block_transactions` of them or the oldest has waited
+`max_block_delay_ms`, whichever comes first, then appends the block to the
+store. Submitters wait on a future that resolves once that append is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from consent_chain.blocks import build_header, seal_header
+from consent_chain.checkpoints import Checkpoint, build_receipt, sign_checkpoint
+from consent_chain.crypto import Signer
+from consent_chain.errors import ChainCorrupted, ChainError
+from consent_chain.genesis import Genesis
+from consent_chain.merkle import root_hash
+from consent_chain.store import ChainStore, StoredBlock, StoredTransaction
+from consent_chain.transactions import SignedTransaction
+from consent_chain.verify import Replay, replay_chain
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """Position of a committed transaction: its hash, block height and log index."""
+
+    tx_hash: bytes
+    height: int
+    leaf_index: int
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+_Pending = tuple[SignedTransaction, "Future[Inclusion]"]
+
+
+class Ledger:
+    """Accepts signed transactions for one chain and commits them in signed blocks.
+
+    The ledger is the only writer of its store. Opening it replays and
+    verifies the whole stored chain, and it raises ChainCorrupted rather than
+    extend a chain that fails verification.
+    """
+
+    def __init__(
+        self,
+        store: ChainStore,
+        genesis: Genesis,
+        *,
+        proposer: str,
+        signer: Signer,
+        max_block_transactions: int = 100,
+        max_block_delay_ms: int = 20,
+        clock: Callable[[], int] = _now_ms,
+    ) -> None:
+        if max_block_transactions < 1 or max_block_delay_ms < 0:
+            raise ValueError("max_block_transactions must be >= 1 and max_block_delay_ms >= 0")
+        report, replay = replay_chain(store, genesis)
+        if not report.ok:
+            raise ChainCorrupted(f"stored chain fails verification at {report.failure}; "
+                                 "restore the store from a verified copy")
+        replay.state.block_signer_key(proposer, signer.key_id)
+        self.store, self.genesis = store, genesis
+        self.proposer, self._signer = proposer, signer
+        self.max_block_transactions = max_block_transactions
+        self.max_block_delay_ms = max_block_delay_ms
+        self._clock = clock
+        self._committed = replay
+        self._pending_state = replay.state.copy()
+        self._pending: list[_Pending] = []
+        self._oldest_pending_at = 0.0
+        self._flush_requested = False
+        self._closed = False
+        self._condition = threading.Condition()
+        self._sealer = threading.Thread(target=self._run, name="consent-chain-sealer", daemon=True)
+        self._sealer.start()
+        logger.info("ledger opened chain_id=%s height=%d", genesis.chain_id, replay.height)
+
+    @property
+    def committed(self) -> Replay:
+        """State, log frontier and head after the last durably committed block."""
+        return self._committed
+
+    def next_seq(self, member: str) -> int:
+        """Return the seq the member's next submitted transaction must carry."""
+        with self._condition:
+            return self._pending_state.next_seq(member)
+
+    def submit(self, tx: SignedTransaction) -> Future[Inclusion]:
+        """Validate `tx` against committed and pending transactions and queue it.
+
+        Raises InvalidTransaction at once if it fails. The returned future
+        resolves once the tx's block is durably committed, or fails with the
+        store's error.
+        """
+        with self._condition:
+            if self._closed:
+                raise ChainError("the ledger is closed; open a new one to submit")
+            self._pending_state.apply(tx)
+            future: Future[Inclusion] = Future()
+            if not self._pending:
+                self._oldest_pending_at = time.monotonic()
+            self._pending.append((tx, future))
+            self._condition.notify_all()
+        return future
+
+    def submit_and_wait(self, tx: SignedTransaction, timeout: float | None = 30.0) -> Inclusion:
+        """Submit `tx` and return after its block is durably committed.
+
+        Raises TimeoutError if that takes longer than `timeout` seconds.
+        """
+        return self.submit(tx).result(timeout)
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Seal every pending transaction now and wait until they are committed."""
+        with self._condition:
+            futures = [future for _, future in self._pending]
+            self._flush_requested = True
+            self._condition.notify_all()
+        for future in futures:
+            future.exception(timeout)
+
+    def close(self) -> None:
+        """Seal what is pending, then stop the sealer thread (the store stays open)."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        self._sealer.join()
+        logger.info("ledger closed height=%d", self._committed.height)
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign a checkpoint of the committed log with the proposer's key."""
+        head = self._committed
+        return sign_checkpoint(
+            self._signer,
+            member=self.proposer,
+            chain_id=self.genesis.chain_id,
+            tree_size=head.frontier.size,
+            root_hash=head.frontier.root(),
+            block_height=head.height,
+            block_hash=head.block_hash,
+            time=max(self._clock(), head.time),
+        )
+
+    def receipt(self, tx_hash: bytes, checkpoint: Checkpoint | None = None) -> bytes:
+        """Return receipt bytes for a committed transaction under `checkpoint` (default: new)."""
+        return build_receipt(self.store, checkpoint or self.checkpoint(), tx_hash)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._batch_ready():
+                    if self._closed and not self._pending:
+                        return
+                    deadline = self._seconds_to_deadline() if self._pending else None
+                    self._condition.wait(deadline)
+                batch = self._pending[: self.max_block_transactions]
+                del self._pending[: self.max_block_transactions]
+                if self._pending:
+                    self._oldest_pending_at = time.monotonic()
+                else:
+                    self._flush_requested = False
+            self._commit(batch)
+
+    def _batch_ready(self) -> bool:
+        if not self._pending:
+            return False
+        if self._closed or self._flush_requested:
+            return True
+        if len(self._pending) >= self.max_block_transactions:
+            return True
+        return self._seconds_to_deadline() <= 0
+
+    def _seconds_to_deadline(self) -> float:
+        elapsed = time.monotonic() - self._oldest_pending_at
+        return self.max_block_delay_ms / 1000 - elapsed
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            inclusions = self._seal_and_append([tx for tx, _ in batch])
+        except Exception as error:
+            logger.error("sealing block height=%d failed: %s", self._committed.height + 1, error)
+            self._fail_pending(batch, error)
+            return
+        for (_, future), inclusion in zip(batch, inclusions, strict=True):
+            future.set_result(inclusion)
+
+    def _seal_and_append(self, txs: list[SignedTransaction]) -> list[Inclusion]:
+        base = self._committed
+        state = base.state.copy()
+        config_hash = state.config_hash()
+        state.block_signer_key(self.proposer, self._signer.key_id)
+        for tx in txs:
+            state.apply(tx)
+        leaves = [tx.leaf_hash for tx in txs]
+        frontier = base.frontier.copy()
+        for leaf in leaves:
+            frontier.append(leaf)
+        height, block_time = base.height + 1, max(self._clock(), base.time)
+        sealed = seal_header(self._signer, build_header(
+            chain_id=self.genesis.chain_id, height=height, prev_hash=base.block_hash,
+            time=block_time, proposer=self.proposer, key_id=self._signer.key_id,
+            config_hash=config_hash, tx_count=len(txs), tx_root=root_hash(leaves),
+            log_size=frontier.size, log_root=frontier.root(),
+        ))
+        stored = tuple(
+            StoredTransaction(base.frontier.size + index, height, index, tx.tx_hash,
+                              tx.leaf_hash, tx.envelope)
+            for index, tx in enumerate(txs)
+        )
+        self.store.append_block(
+            StoredBlock(height, sealed.block_hash, base.block_hash, sealed.encoded, stored)
+        )
+        self._committed = Replay(state, frontier, height, sealed.block_hash, block_time)
+        logger.debug("committed block height=%d txs=%d", height, len(txs))
+        return [Inclusion(item.tx_hash, height, item.leaf_index) for item in stored]
+
+    def _fail_pending(self, batch: list[_Pending], error: Exception) -> None:
+        # Later pending transactions were validated against state that assumed
+        # this batch would commit, so they fail too and the state is rebuilt.
+        with self._condition:
+            rest, self._pending = self._pending, []
+            self._pending_state = self._committed.state.copy()
+        for _, future in batch:
+            future.set_exception(error)
+        for _, future in rest:
+            future.set_exception(ChainError(f"an earlier block failed to commit: {error}"))
