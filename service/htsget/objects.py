@@ -7,6 +7,7 @@ parsed again on the next request and a stale parse is never served.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from adapters.indexes.bai import parse_bai
 from adapters.indexes.binning import BinningIndex
 from adapters.indexes.crai import CraiIndex, parse_crai
 from adapters.indexes.csi import parse_csi
+from adapters.indexes.gzi import parse_gzi
 from adapters.indexes.tbi import parse_tbi
 from adapters.storage.base import ObjectInfo, Storage
 from service.cache import LruCache
@@ -49,7 +51,9 @@ class OpenedObject:
 
     `eof_marker` is the end-of-file marker the format requires and
     `has_eof` tells whether the stored file already ends with it, in which
-    case tickets point at the file's own last bytes.
+    case tickets point at the file's own last bytes. `block_starts` holds
+    the BGZF block offsets from a `.gzi` file stored beside the data, if
+    there is one, so edge blocks are read with exact ranges.
     """
 
     keys: ObjectKeys
@@ -57,6 +61,15 @@ class OpenedObject:
     header: FileHeader
     eof_marker: bytes
     has_eof: bool
+    block_starts: tuple[int, ...] | None = None
+
+    def block_end(self, coffset: int) -> int:
+        """Return the end of the block at `coffset`: exact with a GZI, else an upper bound."""
+        bound = min(coffset + MAX_BLOCK_SIZE, self.info.size)
+        if self.block_starts is None:
+            return bound
+        position = bisect.bisect_right(self.block_starts, coffset)
+        return self.block_starts[position] if position < len(self.block_starts) else bound
 
     @property
     def body_end(self) -> int:
@@ -101,7 +114,7 @@ class ObjectCatalog:
         key = opened.info.key
 
         def load() -> Block:
-            data = self._read(key, coffset, min(coffset + MAX_BLOCK_SIZE, opened.info.size))
+            data = self._read(key, coffset, opened.block_end(coffset))
             return self._parse(key, lambda: decode_block(data, 0, coffset))
 
         return self._blocks.get_or_load(("block", key, opened.info.version, coffset), load)
@@ -146,8 +159,22 @@ class ObjectCatalog:
         has_eof = tail == marker
         if not has_eof:
             logger.warning("%s does not end with the %s EOF marker", info.key, keys.format)
+        block_starts = None if keys.format == "CRAM" else self._block_starts(keys, info)
         logger.debug("parsed header of %s (version %s)", info.key, info.version)
-        return OpenedObject(keys, info, header, marker, has_eof)
+        return OpenedObject(keys, info, header, marker, has_eof, block_starts)
+
+    def _block_starts(self, keys: ObjectKeys, info: ObjectInfo) -> tuple[int, ...] | None:
+        # NOTE: the GZI is looked up once per version of the data file, so a GZI
+        # added later is used only after the data file changes or leaves the cache.
+        gzi = self._head(keys.gzi, keys)
+        if gzi is None:
+            return None
+        try:
+            entries = parse_gzi(self._read(keys.gzi, 0, gzi.size))
+        except FormatError as exc:
+            logger.warning("ignoring corrupt %s: %s", keys.gzi, exc)
+            return None
+        return tuple(compressed for compressed, _ in entries)
 
     def _load_index(self, key: str, size: int) -> BinningIndex | CraiIndex:
         data = self._read(key, 0, size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import uvicorn
 
 from service.app import create_app
 from service.config import Settings, load_settings
-from tests.support import SHARED_DATA, free_port
+from tests.support import SHARED_DATA, free_port, require_tool
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -100,6 +101,10 @@ def _add_broken_objects(root: Path) -> None:
     (root / "corrupt-index.bam.bai").write_bytes(bytes(index[: len(index) // 3]))
     (root / "not-a-bam.bam").write_bytes(b"this is a text file, not BAM\n" * 10)
     (root / "not-a-bam.bam.bai").write_bytes(bytes(index))
+    shutil.copy(bam, root / "with-gzi.bam")
+    shutil.copy(root / "htsnexus_test_NA12878.bam.bai", root / "with-gzi.bam.bai")
+    subprocess.run([require_tool("bgzip"), "-r", str(root / "with-gzi.bam")], check=True,
+                   timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -102,6 +102,23 @@ def test_samtools_region_matches_local(node: Node, fmt: str, region: tuple, tmp_
     assert received == expected
 
 
+GZI_REGIONS = READ_REGIONS[:9]
+
+
+@pytest.mark.parametrize("region", GZI_REGIONS, ids=[_samtools_region(r) for r in GZI_REGIONS])
+def test_samtools_region_with_gzi_matches_local(node: Node, region: tuple, tmp_path: Path) -> None:
+    require_tool("samtools")
+    downloaded = tmp_path / "htsget.bam"
+    url = _url(node, "reads", "with-gzi", "BAM", region)
+    _run("samtools", "view", "-b", "-o", str(downloaded), url)
+    _run("samtools", "index", str(downloaded))
+
+    expected = _reads_in_region(shared_file(f"{BAM_ID}.bam"), _samtools_region(region))
+    received = _reads_in_region(downloaded, _samtools_region(region))
+
+    assert received == expected
+
+
 @pytest.mark.parametrize("fmt", ["BAM", "CRAM"])
 def test_samtools_whole_file_matches_local(node: Node, fmt: str) -> None:
     require_tool("samtools")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from adapters.storage.signing import DataUrlSigner
 from service.errors import NotFound
 from service.htsget.objects import ObjectCatalog
 from service.htsget.resolver import resolve
-from tests.support import shared_file
+from tests.support import require_tool, shared_file
 
 BAM = "htsnexus_test_NA12878"
 
@@ -81,3 +82,26 @@ def test_missing_index_names_expected_keys(store: CountingStorage) -> None:
 
     with pytest.raises(NotFound, match=r"\.bam\.bai or .*\.bam\.csi"):
         catalog.index(catalog.open(resolve(BAM, "BAM")))
+
+
+def test_gzi_makes_edge_block_reads_exact(store: CountingStorage) -> None:
+    bgzip = require_tool("bgzip")
+    subprocess.run([bgzip, "-r", str(store.root / (BAM + ".bam"))], check=True, timeout=60)
+    catalog = ObjectCatalog(store, cache_entries=4)
+    opened = catalog.open(resolve(BAM, "BAM"))
+    assert opened.block_starts is not None
+    middle = opened.block_starts[len(opened.block_starts) // 2]
+
+    block = catalog.block(opened, middle)
+
+    assert opened.block_end(middle) == block.end
+    assert len(opened.block_starts) > 10
+
+
+def test_corrupt_gzi_is_ignored(store: CountingStorage) -> None:
+    (store.root / (BAM + ".bam.gzi")).write_bytes(b"\x05" + b"\x00" * 10)
+    catalog = ObjectCatalog(store, cache_entries=4)
+
+    opened = catalog.open(resolve(BAM, "BAM"))
+
+    assert opened.block_starts is None
