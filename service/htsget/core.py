@@ -23,7 +23,7 @@ SERVICE_VERSION = "0.1.0"
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Who sent a request; `authorization` is the raw header value, never logged."""
+    """Request metadata; `authorization` is the raw header value and is never logged."""
 
     request_id: str
     authorization: str | None = None
@@ -40,7 +40,7 @@ class HtsgetCore:
     def get(
         self, endpoint: Endpoint, object_id: str, params: Mapping[str, Any], context: RequestContext
     ) -> dict[str, Any]:
-        """Answer `GET /reads/{id}` or `GET /variants/{id}`."""
+        """Return the ticket for `GET /reads/{id}` or `GET /variants/{id}`."""
         query = query_from_params(endpoint, object_id, params)
         return self._answer(query, context)
 
@@ -52,7 +52,7 @@ class HtsgetCore:
         query_keys: list[str],
         context: RequestContext,
     ) -> dict[str, Any]:
-        """Answer `POST /reads/{id}` or `POST /variants/{id}`; the query string must be empty."""
+        """Return the ticket for a POST; parameters must be in the body, not the query string."""
         if query_keys:
             raise InvalidInput(
                 f"POST requests take their parameters in the JSON body, not the query string "
@@ -62,8 +62,8 @@ class HtsgetCore:
         return self._answer(query, context)
 
     def _answer(self, query: Query, context: RequestContext) -> dict[str, Any]:
-        # Malformed ids and index probes are answered before the access decision,
-        # since they can never name an object.
+        # Malformed ids and index probes are rejected before the access decision,
+        # because they can never name an object.
         resolve(query.id, query.format)
         regions = tuple(_describe(region) for region in query.regions or ())
         request = AccessRequest(

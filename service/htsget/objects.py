@@ -1,8 +1,8 @@
 """Open stored objects for htsget: header facts, indexes and BGZF blocks, parsed once and cached.
 
 Every cache entry is keyed by the storage key and the object's version (S3
-ETag, or size and mtime of a local file), so a replaced file or index is
-parsed again on the next request and a stale parse is never served.
+ETag, or size and mtime of a local file). A replaced file or index is
+therefore parsed again on the next request, and a stale parse is never served.
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ _INDEX_PARSERS: dict[str, Callable[[bytes], BinningIndex]] = {
 class OpenedObject:
     """A data object with its parsed header.
 
-    `eof_marker` is the end-of-file marker the format requires and
-    `has_eof` tells whether the stored file already ends with it, in which
-    case tickets point at the file's own last bytes. `block_starts` holds
-    the BGZF block offsets from a `.gzi` file stored beside the data, if
-    there is one, so edge blocks are read with exact ranges.
+    `eof_marker` is the end-of-file marker the format requires. `has_eof`
+    is true when the stored file already ends with it, and tickets then point
+    at the file's own last bytes. `block_starts` lists the BGZF block offsets
+    from a `.gzi` file stored beside the data, if there is one, so edge
+    blocks are read with exact ranges.
     """
 
     keys: ObjectKeys

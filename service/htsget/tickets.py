@@ -1,4 +1,4 @@
-"""Answer an htsget query with a ticket: the URLs whose concatenation is the requested file."""
+"""Build htsget tickets: the URLs whose concatenated bodies form the requested file."""
 
 from __future__ import annotations
 
