@@ -20,11 +20,11 @@ from pydantic_settings import (
 
 
 class ConfigError(Exception):
-    """The settings file or environment is invalid; the message says which key and why."""
+    """Invalid settings file or environment; the message names the key and the problem."""
 
 
 class StorageSettings(BaseModel):
-    """Where objects are stored."""
+    """Storage backend settings."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +55,30 @@ class HtsgetSettings(BaseModel):
     index_cache_entries: int = Field(256, ge=1)
 
 
+class DrsSettings(BaseModel):
+    """The DRS endpoint, its object URIs and the DRS servers of other institutions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hostname: str | None = None
+    max_bulk_request_length: int = Field(1000, ge=1)
+    peers: dict[str, str] = {}
+    compact_prefixes: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> DrsSettings:
+        for host, url in self.peers.items():
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"drs.peers.{host}: {url!r} must start with http:// or https://")
+        for prefix, pattern in self.compact_prefixes.items():
+            if "{id}" not in pattern:
+                raise ValueError(
+                    f"drs.compact_prefixes.{prefix}: {pattern!r} must contain "
+                    "the placeholder {id}"
+                )
+        return self
+
+
 class Settings(BaseSettings):
     """All settings of one Consentry node."""
 
@@ -70,6 +94,7 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = ["*"]
     storage: StorageSettings = StorageSettings()
     htsget: HtsgetSettings = HtsgetSettings()
+    drs: DrsSettings = DrsSettings()
 
     @property
     def base_url(self) -> str:
