@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 @dataclass(frozen=True)
@@ -54,4 +55,21 @@ class Storage(Protocol):
 
     def range_url(self, key: str, start: int, end: int, expires_in: int) -> RangeUrl:
         """Return a URL valid for `expires_in` seconds that serves bytes `[start, end)`."""
+        ...
+
+    def object_url(self, key: str, size: int, expires_in: int) -> str:
+        """Return a URL valid for `expires_in` seconds that serves the whole object.
+
+        The URL needs no extra headers; a client may add its own `Range` header.
+        """
+        ...
+
+    def upload(
+        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Store everything `source.read()` returns under `key`, replacing any object there.
+
+        `progress` is called with the number of bytes sent since its last call.
+        A failed upload raises `StorageUnavailable` and leaves no partial object.
+        """
         ...

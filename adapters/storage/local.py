@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from adapters.errors import ObjectNotFound, StorageUnavailable
 from adapters.storage.base import ObjectInfo, RangeUrl
 from adapters.storage.signing import DataUrlSigner
 
 logger = logging.getLogger(__name__)
+
+_UPLOAD_CHUNK = 1 << 20
 
 
 class LocalStorage:
@@ -57,3 +63,25 @@ class LocalStorage:
     def range_url(self, key: str, start: int, end: int, expires_in: int) -> RangeUrl:
         url = self.signer.sign(key, start, end, expires_in)
         return RangeUrl(url, {"Range": f"bytes={start}-{end - 1}"})
+
+    def object_url(self, key: str, size: int, expires_in: int) -> str:
+        return self.signer.sign(key, 0, size, expires_in)
+
+    def upload(
+        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Copy `source` to a temporary file beside the target, then rename it into place."""
+        path = self.path_for(key)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as target:
+                while chunk := source.read(_UPLOAD_CHUNK):
+                    target.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            os.replace(partial, path)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot write {key!r} under {self.root}: {exc}") from exc
+        finally:
+            partial.unlink(missing_ok=True)

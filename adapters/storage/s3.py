@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -135,6 +137,35 @@ class S3Storage:
         except BotoCoreError as exc:
             self._raise_for(exc, "presign GetObject", key)
         return RangeUrl(url, {"Range": byte_range})
+
+    def object_url(self, key: str, size: int, expires_in: int) -> str:
+        """Return a presigned GET for the whole object; unlike `range_url`, no header is signed."""
+        try:
+            return self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+                ExpiresIn=expires_in,
+            )
+        except BotoCoreError as exc:
+            self._raise_for(exc, "presign GetObject", key)
+
+    def upload(
+        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Upload `source` with boto3's managed transfer (multipart above 8 MiB).
+
+        s3transfer aborts a failed multipart upload, so no partial object remains.
+        """
+        try:
+            self.client.upload_fileobj(
+                source, self.bucket, self.object_key(key), Callback=progress
+            )
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+            # A missing bucket must not read as a missing object here, so every
+            # failure is StorageUnavailable.
+            message = f"S3 upload of key {key!r} to bucket {self.bucket!r} failed: {exc}"
+            logger.warning("%s", message)
+            raise StorageUnavailable(message) from exc
 
     def _raise_for(self, exc: ClientError | BotoCoreError, operation: str, key: str) -> NoReturn:
         """Log a failed S3 call and raise the matching adapter error."""
