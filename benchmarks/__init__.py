@@ -1,0 +1,1 @@
+"""Rerunnable benchmarks of Consentry's htsget service, recorded in docs/benchmarks.md."""
