@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from adapters.formats import bgzf
 from adapters.formats.bgzf import VirtualOffset
 from adapters.indexes.binning import BinningIndex
-from service.errors import NotFound
 from service.htsget.objects import ObjectCatalog, OpenedObject
 from service.htsget.parts import ByteRange, Inline, Part, PartClass
 from service.htsget.query import UNPLACED_UNMAPPED, Region
@@ -28,14 +26,18 @@ Span = tuple[VirtualOffset, VirtualOffset]
 
 def header_parts(catalog: ObjectCatalog, opened: OpenedObject) -> list[Part]:
     """Return the parts holding the file's header, up to the first record."""
-    start = VirtualOffset(0, 0)
-    return span_parts(catalog, opened, (start, opened.header.header_end), "header")
+    header_end = opened.header.header_end
+    if opened.header_bytes is None:
+        return span_parts(catalog, opened, (VirtualOffset(0, 0), header_end), "header")
+    parts: list[Part] = [Inline(opened.header_bytes, "header")]
+    if header_end.uoffset:
+        tail = catalog.block_slice(opened, header_end.coffset, 0, header_end.uoffset)
+        parts.append(Inline(tail, "header"))
+    return parts
 
 
 def eof_part(opened: OpenedObject) -> Part:
-    """Return the EOF marker: the file's own last bytes, or an inline copy if it lacks one."""
-    if opened.has_eof:
-        return ByteRange(opened.body_end, opened.info.size)
+    """Return the EOF marker inline; at 28 or 38 bytes it is not worth a request."""
     return Inline(opened.eof_marker)
 
 
@@ -85,28 +87,14 @@ def span_parts(
     if end <= begin:
         return []
     if begin.coffset == end.coffset:
-        payload = catalog.block(opened, begin.coffset).payload[begin.uoffset : end.uoffset]
-        return [Inline(bgzf.compress(payload), cls)]
+        return [Inline(catalog.block_slice(opened, begin.coffset, begin.uoffset, end.uoffset), cls)]
 
     parts: list[Part] = []
     whole_start = begin.coffset
     if begin.uoffset:
-        first = catalog.block(opened, begin.coffset)
-        _check_offset(opened, first.payload, begin)
-        parts.append(Inline(bgzf.compress(first.payload[begin.uoffset :]), cls))
-        whole_start = first.end
+        parts.append(Inline(catalog.block_slice(opened, begin.coffset, begin.uoffset, None), cls))
+        whole_start = catalog.block(opened, begin.coffset).end
     parts.append(ByteRange(whole_start, end.coffset, cls))
     if end.uoffset:
-        last = catalog.block(opened, end.coffset)
-        _check_offset(opened, last.payload, end)
-        parts.append(Inline(bgzf.compress(last.payload[: end.uoffset]), cls))
+        parts.append(Inline(catalog.block_slice(opened, end.coffset, 0, end.uoffset), cls))
     return parts
-
-
-def _check_offset(opened: OpenedObject, payload: bytes, offset: VirtualOffset) -> None:
-    if offset.uoffset > len(payload):
-        raise NotFound(
-            f"the index of {opened.keys.data!r} points past the end of the block at byte "
-            f"{offset.coffset}; rebuild the index"
-        )
-

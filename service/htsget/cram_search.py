@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from adapters.indexes.crai import CraiIndex
 from service.htsget.objects import OpenedObject
-from service.htsget.parts import ByteRange, Part
+from service.htsget.parts import ByteRange, Inline, Part
 from service.htsget.query import UNPLACED_UNMAPPED, Region
 from service.htsget.references import reference_id_and_end
 
@@ -21,7 +21,9 @@ _CRAM_MAX_POSITION = 2**31
 
 
 def header_parts(opened: OpenedObject) -> list[Part]:
-    """Return the file definition and the header container."""
+    """Return the file definition and the header container, inline when small."""
+    if opened.header_bytes is not None:
+        return [Inline(opened.header_bytes, "header")]
     return [ByteRange(0, opened.header.header_end.coffset, "header")]
 
 
