@@ -1,0 +1,71 @@
+"""Handlers for the browser pages: `/browse` and the scripts it loads from `/static`."""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+from service.errors import NotFound
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+IGV_SCRIPT = STATIC_DIR / "node_modules" / "igv" / "dist" / "igv.esm.min.js"
+INSTALL_COMMAND = "npm ci --prefix service/static"
+
+# Only these names are served, so no request path can reach another file.
+ASSETS: dict[str, tuple[Path, str]] = {
+    "browse.js": (STATIC_DIR / "browse.js", "text/javascript"),
+    "headers.js": (STATIC_DIR / "headers.js", "text/javascript"),
+    "tickets.js": (STATIC_DIR / "tickets.js", "text/javascript"),
+    "browse.css": (STATIC_DIR / "browse.css", "text/css"),
+    "igv.esm.min.js": (IGV_SCRIPT, "text/javascript"),
+}
+
+# Ticket URLs may point at any host (S3 presigned URLs), so connect-src stays open.
+# Scripts may only come from this node. igv.js injects its own style elements.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "connect-src 'self' http: https: data: blob:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
+def _missing_igv_page() -> HTMLResponse:
+    command = html.escape(INSTALL_COMMAND)
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Consentry: igv.js is not installed</title></head><body>"
+        "<h1>igv.js is not installed</h1>"
+        f"<p>The track browser needs igv.js from npm. Run <code>{command}</code> "
+        "in the Consentry checkout, then reload this page.</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
+
+
+def get_browse() -> Response:
+    if not IGV_SCRIPT.is_file():
+        logger.warning("igv.js is missing at %s, so /browse returns 503; run %r",
+                       IGV_SCRIPT, INSTALL_COMMAND)
+        return _missing_igv_page()
+    return FileResponse(STATIC_DIR / "browse.html", media_type="text/html",
+                        headers=PAGE_HEADERS)
+
+
+def get_asset(asset: str) -> Response:
+    if asset not in ASSETS:
+        raise NotFound(f"no static asset named {asset!r}")
+    path, media_type = ASSETS[asset]
+    if not path.is_file():
+        raise NotFound(f"static asset {asset!r} is missing; run {INSTALL_COMMAND!r}")
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=media_type, headers=headers)
