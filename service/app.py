@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from adapters.storage.base import Storage
 from adapters.storage.local import LocalStorage
 from adapters.storage.signing import DataUrlSigner
-from service.auth.node import NodeAuth, build_node_auth
+from service.access import OpenAccessPolicy
 from service.config import Settings
 from service.handlers.errors import register_error_handlers
 from service.htsget.core import HtsgetCore
@@ -38,7 +38,6 @@ class Services:
     storage: Storage
     signer: DataUrlSigner | None
     htsget: HtsgetCore
-    auth: NodeAuth
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -85,17 +84,14 @@ def build_services(settings: Settings) -> Services:
     catalog = ObjectCatalog(storage, settings.htsget.index_cache_entries)
     limits = TicketLimits(settings.htsget.url_ttl_seconds, settings.htsget.max_block_bytes)
     tickets = TicketService(storage, catalog, limits)
-    auth = build_node_auth(settings)
-    core = HtsgetCore(tickets, auth.policy, settings.htsget.max_regions)
-    return Services(settings, storage, signer, core, auth)
+    core = HtsgetCore(tickets, OpenAccessPolicy(), settings.htsget.max_regions)
+    return Services(settings, storage, signer, core)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     """Return the ASGI application: connexion with request validation, wrapped in middleware."""
     services = services or build_services(settings)
     app = AsyncApp(__name__, specification_dir=OPENAPI_DIR)
-    # The broker API's base path /broker must be mounted before the "/" of htsget.
-    app.add_api("broker.yaml", validate_responses=False, strict_validation=False)
     app.add_api("htsget.yaml", validate_responses=False, strict_validation=False)
     app.add_api("pages.yaml", validate_responses=False, strict_validation=True)
     register_error_handlers(app)
@@ -112,14 +108,3 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         expose_headers=EXPOSED_HEADERS,
         max_age=CORS_MAX_AGE,
     )
-
-
-SETTINGS_ENVIRONMENT_VARIABLE = "CONSENTRY_EFFECTIVE_SETTINGS"
-
-
-def create_app_from_environment() -> ASGIApp:
-    """Build the app from settings serialized by `consentry serve` (uvicorn worker factory)."""
-    serialized = os.environ.get(SETTINGS_ENVIRONMENT_VARIABLE)
-    if serialized is None:
-        raise RuntimeError(f"{SETTINGS_ENVIRONMENT_VARIABLE} is not set; start with consentry serve")
-    return create_app(Settings.model_validate_json(serialized))
