@@ -7,18 +7,21 @@ the middle of one. Concatenating whole blocks would then hand the client a
 broken record. So the whole blocks inside a span are served as a byte
 range of the stored file, and the partial blocks at its edges are
 decompressed, cut at the span's virtual offsets and re-encoded as inline
-BGZF blocks. Every ticket therefore decodes to whole records only.
+BGZF blocks, unless walking the BAM or BCF record lengths shows that the
+block's edge is a record boundary anyway, as it usually is in files htslib
+wrote. Every ticket therefore decodes to whole records only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from adapters.formats.bgzf import VirtualOffset
+from adapters.formats.bgzf import MAX_BLOCK_SIZE, VirtualOffset
 from adapters.indexes.binning import BinningIndex
 from service.htsget.objects import ObjectCatalog, OpenedObject
 from service.htsget.parts import ByteRange, Inline, Part, PartClass
 from service.htsget.query import UNPLACED_UNMAPPED, Region
+from service.htsget.record_walk import ends_with_record, starts_with_record
 from service.htsget.references import reference_id_and_end
 
 Span = tuple[VirtualOffset, VirtualOffset]
@@ -67,12 +70,17 @@ def region_spans(
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:
-    """Sort spans and join those that overlap or touch."""
+    """Sort spans and join those that overlap or lie within one BGZF block of each other.
+
+    Joining nearby spans adds the few records between them (the
+    specification allows a superset) but saves re-encoded edge blocks and
+    separate URLs.
+    """
     merged: list[Span] = []
     for begin, end in sorted(spans):
         if end <= begin:
             continue
-        if merged and begin <= merged[-1][1]:
+        if merged and begin.coffset <= merged[-1][1].coffset + MAX_BLOCK_SIZE:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((begin, end))
@@ -89,12 +97,20 @@ def span_parts(
     if begin.coffset == end.coffset:
         return [Inline(catalog.block_slice(opened, begin.coffset, begin.uoffset, end.uoffset), cls)]
 
+    fmt = opened.keys.format
     parts: list[Part] = []
-    whole_start = begin.coffset
+    whole_start, whole_end = begin.coffset, end.coffset
     if begin.uoffset:
-        parts.append(Inline(catalog.block_slice(opened, begin.coffset, begin.uoffset, None), cls))
-        whole_start = catalog.block(opened, begin.coffset).end
-    parts.append(ByteRange(whole_start, end.coffset, cls))
+        first = catalog.block(opened, begin.coffset)
+        if not starts_with_record(fmt, first.payload, begin.uoffset):
+            head = catalog.block_slice(opened, first.coffset, begin.uoffset, None)
+            parts.append(Inline(head, cls))
+            whole_start = first.end
+    tail: list[Part] = []
     if end.uoffset:
-        parts.append(Inline(catalog.block_slice(opened, end.coffset, 0, end.uoffset), cls))
-    return parts
+        last = catalog.block(opened, end.coffset)
+        if ends_with_record(fmt, last.payload, end.uoffset):
+            whole_end = last.end
+        else:
+            tail.append(Inline(catalog.block_slice(opened, last.coffset, 0, end.uoffset), cls))
+    return [*parts, ByteRange(whole_start, whole_end, cls), *tail]
