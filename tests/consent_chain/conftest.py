@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from consent_chain.catalog import CATALOG_FILE, ConsentCatalog
 from consent_chain.genesis import Genesis
 from consent_chain.ledger import Ledger
+from consent_chain.node import ChainNode, NodeSettings
 from consent_chain.state import ChainState
 from consent_chain.store import ChainStore
 from consent_chain.store_sqlite import SqliteChainStore
@@ -129,3 +131,26 @@ def populated(store: ChainStore, genesis: Genesis, txs: TxFactory) -> Iterator[L
             future.result(5)
     yield ledger
     ledger.close()
+
+
+@pytest.fixture
+def node_settings(tmp_path: Path) -> NodeSettings:
+    """Settings of a single-institution node in a fresh directory."""
+    return NodeSettings(tmp_path / "chain", "hospital-a", "Hospital A", max_block_delay_ms=1)
+
+
+@pytest.fixture
+def chain_node(node_settings: NodeSettings) -> Iterator[ChainNode]:
+    """An open single-institution chain node, closed after the test."""
+    node = ChainNode.open(node_settings)
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def catalog(node_settings: NodeSettings) -> Iterator[ConsentCatalog]:
+    """The node's off-chain consent catalog."""
+    node_settings.directory.mkdir(parents=True, exist_ok=True)
+    opened = ConsentCatalog(node_settings.directory / CATALOG_FILE)
+    yield opened
+    opened.close()

@@ -1,0 +1,193 @@
+"""Off-chain consent catalog: which objects belong to which dataset and participant.
+
+The chain records consent per dataset and withdrawals per participant
+pseudonym, but never object names next to participants. This SQLite file
+(`catalog.sqlite` in the node directory) holds the links:
+
+- each dataset's ControlledAccessGrants URL and its object id prefixes;
+- for each withdrawn participant, the object id prefixes of their samples.
+
+Deleting a participant's rows, together with the pseudonym secret, leaves
+nothing that links the chain back to them. Every call opens a fresh read, so
+a change made by another process counts from the next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from consent_chain.errors import ChainError, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (dataset_id TEXT PRIMARY KEY, url TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dataset_objects (
+    prefix TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL REFERENCES datasets (dataset_id)
+);
+CREATE TABLE IF NOT EXISTS participant_objects (
+    dataset_id TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, participant, prefix)
+);
+"""
+
+# An object matches a prefix when its id starts with it; the longest match wins.
+_MATCHES = "substr(?1, 1, length(prefix)) = prefix"
+
+
+class CatalogError(ChainError):
+    """A catalog change conflicts with what is stored (unknown dataset, prefix in use)."""
+
+
+@dataclass(frozen=True)
+class CatalogDataset:
+    """A dataset's grant URL and object prefixes."""
+
+    dataset_id: str
+    url: str
+    prefixes: tuple[str, ...]
+
+
+class ConsentCatalog:
+    """Object-to-dataset and object-to-participant links, kept off chain."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self._connection = sqlite3.connect(self.path, isolation_level=None,
+                                               check_same_thread=False, timeout=30.0)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"cannot open consent catalog {self.path}: {error}") from error
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._connection
+                except BaseException:
+                    self._connection.execute("ROLLBACK")
+                    raise
+                self._connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"consent catalog {self.path} failed: {error}") from error
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._connection
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"consent catalog {self.path} failed: {error}") from error
+
+    def set_dataset(self, dataset_id: str, url: str | None, prefixes: Sequence[str]) -> None:
+        """Create or change a dataset's URL and add object prefixes to it."""
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT url FROM datasets WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            if row is None and url is None:
+                raise CatalogError(f"dataset {dataset_id!r} has no URL yet; pass --url")
+            connection.execute(
+                "INSERT INTO datasets (dataset_id, url) VALUES (?1, ?2) "
+                "ON CONFLICT (dataset_id) DO UPDATE SET url = ?2",
+                (dataset_id, url if url is not None else row[0]),
+            )
+            for prefix in prefixes:
+                _add_prefix(connection, dataset_id, prefix)
+        logger.info("catalog dataset=%s prefixes=%d", dataset_id, len(prefixes))
+
+    def add_participant_objects(
+        self, dataset_id: str, participant: str, prefixes: Sequence[str]
+    ) -> None:
+        """Link object prefixes of one participant (by pseudonym) within a dataset."""
+        with self._transaction() as connection:
+            known = connection.execute(
+                "SELECT 1 FROM datasets WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            if known is None:
+                raise CatalogError(f"dataset {dataset_id!r} is not in the catalog")
+            connection.executemany(
+                "INSERT OR IGNORE INTO participant_objects (dataset_id, participant, prefix) "
+                "VALUES (?, ?, ?)",
+                [(dataset_id, participant, prefix) for prefix in prefixes],
+            )
+
+    def dataset(self, dataset_id: str) -> CatalogDataset | None:
+        """Return one dataset, or None if the catalog does not list it."""
+        with self._read() as connection:
+            row = connection.execute(
+                "SELECT url FROM datasets WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            prefixes = connection.execute(
+                "SELECT prefix FROM dataset_objects WHERE dataset_id = ? ORDER BY prefix",
+                (dataset_id,),
+            ).fetchall()
+        return CatalogDataset(dataset_id, str(row[0]), tuple(str(item[0]) for item in prefixes))
+
+    def dataset_for_object(self, object_id: str) -> CatalogDataset | None:
+        """Return the dataset whose longest object prefix matches `object_id`, if any."""
+        with self._read() as connection:
+            row = connection.execute(
+                f"SELECT dataset_id FROM dataset_objects WHERE {_MATCHES} "
+                "ORDER BY length(prefix) DESC LIMIT 1",
+                (object_id,),
+            ).fetchone()
+        return None if row is None else self.dataset(str(row[0]))
+
+    def participants_for_object(self, dataset_id: str, object_id: str) -> list[str]:
+        """Return the pseudonyms of participants whose object prefixes match `object_id`."""
+        with self._read() as connection:
+            rows = connection.execute(
+                f"SELECT DISTINCT participant FROM participant_objects "
+                f"WHERE dataset_id = ?2 AND {_MATCHES} ORDER BY participant",
+                (object_id, dataset_id),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def participant_prefixes(self, participant: str) -> list[str]:
+        """Return every object prefix linked to a participant pseudonym, in any dataset."""
+        with self._read() as connection:
+            rows = connection.execute(
+                "SELECT DISTINCT prefix FROM participant_objects WHERE participant = ? "
+                "ORDER BY prefix",
+                (participant,),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._connection.close()
+
+
+def _add_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) -> None:
+    if not prefix:
+        raise CatalogError("an object prefix must not be empty")
+    owner = connection.execute(
+        "SELECT dataset_id FROM dataset_objects WHERE prefix = ?", (prefix,)
+    ).fetchone()
+    if owner is not None and owner[0] != dataset_id:
+        raise CatalogError(f"object prefix {prefix!r} already belongs to dataset {owner[0]!r}")
+    connection.execute(
+        "INSERT OR IGNORE INTO dataset_objects (prefix, dataset_id) VALUES (?, ?)",
+        (prefix, dataset_id),
+    )

@@ -1,0 +1,122 @@
+"""Consent changes: register a dataset, update its consent, withdraw it or one participant.
+
+Each change is one transaction signed by the local institution plus the
+matching off-chain catalog rows. The chain transaction is written first: a
+catalog failure afterwards leaves a registered dataset without objects, which
+`update_consent` can repair, while the reverse order could map objects to a
+dataset the chain does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from consent_chain.catalog import ConsentCatalog
+from consent_chain.errors import InvalidTransaction
+from consent_chain.ledger import Inclusion
+from consent_chain.models import Consent
+from consent_chain.node import ChainNode
+from consent_chain.policy import DUO_BY_NAME, DUO_NAMES
+
+logger = logging.getLogger(__name__)
+
+
+def duo_term(name_or_term: str) -> str:
+    """Return the DUO term id for `GRU`, `npu` or `DUO:0000042`; raise ValueError if unknown."""
+    if name_or_term.upper().startswith("DUO:"):
+        term = name_or_term.upper()
+        if term in DUO_NAMES:
+            return term
+    elif name_or_term.upper() in DUO_BY_NAME:
+        return DUO_BY_NAME[name_or_term.upper()]
+    known = ", ".join(sorted(DUO_BY_NAME))
+    raise ValueError(f"unknown DUO code {name_or_term!r}; use one of {known}")
+
+
+def build_consent(
+    permission: str,
+    *,
+    modifiers: Sequence[str] = (),
+    disease_ids: Sequence[str] = (),
+    not_before: date | None = None,
+    expires: date | None = None,
+) -> dict[str, Any]:
+    """Build and validate the chain's consent object from DUO names or term ids.
+
+    `expires` is the first day (UTC) on which the consent no longer holds.
+    """
+    consent: dict[str, Any] = {"permission": duo_term(permission)}
+    if modifiers:
+        consent["modifiers"] = [duo_term(modifier) for modifier in modifiers]
+    if disease_ids:
+        consent["disease_ids"] = list(disease_ids)
+    limit = {}
+    if not_before is not None:
+        limit["not_before"] = _day_start_ms(not_before)
+    if expires is not None:
+        limit["not_after"] = _day_start_ms(expires)
+    if limit:
+        consent["time_limit"] = limit
+    try:
+        Consent.model_validate(consent)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        raise ValueError(f"invalid consent: {detail['msg']}") from error
+    return consent
+
+
+def register_dataset(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str, url: str,
+    consent: dict[str, Any], prefixes: Sequence[str],
+) -> Inclusion:
+    """Register a dataset under its first consent, then record its URL and object prefixes."""
+    inclusion = node.submit("dataset_register", {"dataset_id": dataset_id, "consent": consent})
+    catalog.set_dataset(dataset_id, url, prefixes)
+    logger.info("registered dataset=%s tx=%s", dataset_id, inclusion.tx_hash.hex())
+    return inclusion
+
+
+def update_consent(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str, consent: dict[str, Any],
+    url: str | None = None, prefixes: Sequence[str] = (),
+) -> Inclusion:
+    """Replace a dataset's consent with the next version; optionally change its catalog entry."""
+    node.refresh()
+    record = node.state.datasets.get(dataset_id)
+    if record is None:
+        raise InvalidTransaction(f"dataset {dataset_id!r} is not registered; register it first")
+    payload = {"dataset_id": dataset_id, "version": record.version + 1, "consent": consent}
+    inclusion = node.submit("consent_update", payload)
+    if url is not None or prefixes:
+        catalog.set_dataset(dataset_id, url, prefixes)
+    logger.info("updated consent dataset=%s version=%d", dataset_id, record.version + 1)
+    return inclusion
+
+
+def withdraw(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str,
+    participant_id: str | None = None, prefixes: Sequence[str] = (),
+) -> Inclusion:
+    """Withdraw consent for a whole dataset, or for one participant and their objects."""
+    if participant_id is None:
+        if prefixes:
+            raise ValueError("object prefixes are only used with a participant withdrawal")
+        return node.submit("consent_withdraw", {"dataset_id": dataset_id, "scope": "dataset"})
+    if not prefixes:
+        raise ValueError("a participant withdrawal needs the participant's object prefixes")
+    pseudonym = node.participant(participant_id)
+    # The catalog rows come first here: they only take effect once the chain
+    # lists the pseudonym as withdrawn, and they must not be missing then.
+    catalog.add_participant_objects(dataset_id, pseudonym, prefixes)
+    payload = {"dataset_id": dataset_id, "scope": "participant", "participant": pseudonym}
+    return node.submit("consent_withdraw", payload)
+
+
+def _day_start_ms(day: date) -> int:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return int(start.timestamp()) * 1000
