@@ -28,6 +28,9 @@ VISA_MEDIA_TYPE = "vnd.ga4gh.visa+jwt"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 PASSPORT_TOKEN_TYPE = "urn:ga4gh:params:oauth:token-type:passport"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+# RFC 9068 media type of JWT access tokens, and the GA4GH passport scope.
+ACCESS_TOKEN_MEDIA_TYPE = "at+jwt"
+ACCESS_TOKEN_SCOPE = "openid ga4gh_passport_v1"
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,14 @@ class EmbeddedBroker:
         grant_source: str | None = None,
         max_lifetime: int = 3600,
         clock: Callable[[], float] = time.time,
+        exchange_lifetime: int | None = None,
     ) -> None:
         self.issuer = issuer
         self.keys = keys
         self.jwks_url = jwks_url
         self.grant_source = grant_source or issuer
         self.max_lifetime = max_lifetime
+        self.exchange_lifetime = min(exchange_lifetime or max_lifetime, max_lifetime)
         self.clock = clock
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
@@ -114,6 +119,23 @@ class EmbeddedBroker:
         }
         return self._sign(claims, VISA_MEDIA_TYPE, jku=self.jwks_url)
 
+    def issue_visas(self, subject: BrokerSubject, expires_in: int) -> list[str]:
+        """Sign one visa per dataset grant of `subject`, plus affiliation and status visas."""
+        sub = subject.sub
+        visas = [
+            self.issue_visa(sub, VisaType.CONTROLLED_ACCESS_GRANTS, url, "dac", expires_in)
+            for url in subject.grants
+        ]
+        if subject.affiliation is not None:
+            visas.append(self.issue_visa(
+                sub, VisaType.AFFILIATION_AND_ROLE, subject.affiliation, "system", expires_in
+            ))
+        if subject.researcher_status:
+            visas.append(self.issue_visa(
+                sub, VisaType.RESEARCHER_STATUS, REGISTERED_ACCESS, "system", expires_in
+            ))
+        return visas
+
     def issue_passport(
         self,
         sub: str,
@@ -125,20 +147,8 @@ class EmbeddedBroker:
     ) -> str:
         """Sign a passport carrying one visa per dataset grant, affiliation and status."""
         lifetime = self._lifetime(expires_in)
-        visas = [
-            self.issue_visa(sub, VisaType.CONTROLLED_ACCESS_GRANTS, url, "dac", lifetime)
-            for url in grants
-        ]
-        if affiliation is not None:
-            visas.append(
-                self.issue_visa(sub, VisaType.AFFILIATION_AND_ROLE, affiliation, "system", lifetime)
-            )
-        if researcher_status:
-            visas.append(
-                self.issue_visa(
-                    sub, VisaType.RESEARCHER_STATUS, REGISTERED_ACCESS, "system", lifetime
-                )
-            )
+        subject = BrokerSubject(sub, tuple(grants), affiliation, researcher_status)
+        visas = self.issue_visas(subject, lifetime)
 
         now = int(self.clock())
         claims: dict[str, Any] = {
@@ -160,6 +170,30 @@ class EmbeddedBroker:
         )
         return self._sign(claims, PASSPORT_MEDIA_TYPE)
 
+    def issue_access_token(self, sub: str, expires_in: int) -> str:
+        """Sign a passport-scoped OAuth access token (RFC 9068 JWT) with no GA4GH claims.
+
+        Its holder exchanges it for a passport at the token endpoint, or a clearinghouse
+        presents it to the userinfo endpoint to read the visas.
+        """
+        now = int(self.clock())
+        claims = {
+            "iss": self.issuer,
+            "sub": sub,
+            "aud": self.issuer,
+            "iat": now,
+            "exp": now + self._lifetime(expires_in),
+            "jti": str(uuid.uuid4()),
+            "scope": ACCESS_TOKEN_SCOPE,
+        }
+        logger.info(
+            "issued access token jti=%s sub_hash=%s kid=%s",
+            claims["jti"],
+            subject_hash(sub),
+            self.keys.active.kid,
+        )
+        return self._sign(claims, ACCESS_TOKEN_MEDIA_TYPE)
+
     def exchange_token(
         self, form: Mapping[str, str], resolve_subject: Callable[[str], BrokerSubject]
     ) -> dict[str, Any]:
@@ -180,14 +214,14 @@ class EmbeddedBroker:
             grants=subject.grants,
             affiliation=subject.affiliation,
             researcher_status=subject.researcher_status,
-            expires_in=self.max_lifetime,
+            expires_in=self.exchange_lifetime,
             audience=form.get("audience") or None,
         )
         return {
             "access_token": passport,
             "issued_token_type": PASSPORT_TOKEN_TYPE,
             "token_type": "Bearer",
-            "expires_in": self.max_lifetime,
+            "expires_in": self.exchange_lifetime,
         }
 
     def _lifetime(self, expires_in: int) -> int:

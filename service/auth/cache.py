@@ -7,9 +7,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from service.auth.models import Identity
-from service.auth.passport import PassportVerifier
+
+
+class TokenVerifier(Protocol):
+    """Anything that turns a bearer token into a verified Identity."""
+
+    def verify(self, token: str | None) -> Identity: ...
 
 
 class VerifiedPassportCache:
@@ -21,7 +27,7 @@ class VerifiedPassportCache:
 
     def __init__(
         self,
-        verifier: PassportVerifier,
+        verifier: TokenVerifier,
         max_entries: int = 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -120,6 +120,8 @@ class JwksCache:
         if jku is not None and jku not in issuer.jku_allowlist:
             raise TokenError(f"jku {jku!r} is not allow-listed for issuer {issuer.iss!r}")
         urls = (jku,) if jku is not None else issuer.jku_allowlist
+        if not issuer.fetch_jku:
+            urls = ()
 
         with self._lock:
             candidates = self._pinned_keys(issuer)

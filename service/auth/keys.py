@@ -60,6 +60,19 @@ class BrokerKeyStore:
         else:
             self._state = state
             self.active = self._read_key(str(state["active"]))
+        self._version = _file_version(self.directory / STATE_FILE)
+
+    def refresh(self) -> None:
+        """Reread the key state when another process, such as the CLI, has rotated the keys."""
+        version = _file_version(self.directory / STATE_FILE)
+        if version == self._version:
+            return
+        state = self._read_state()
+        if state.get("active") is not None:
+            self._state = state
+            self.active = self._read_key(str(state["active"]))
+            logger.info("reloaded broker signing keys; active kid=%s", self.active.kid)
+        self._version = version
 
     @property
     def jwks_path(self) -> Path:
@@ -138,6 +151,7 @@ class BrokerKeyStore:
         _write_private(self.directory / STATE_FILE, state, exclusive=False)
         jwks = json.dumps(self._published_keys(), indent=2).encode("utf-8")
         _write_private(self.jwks_path, jwks, exclusive=False, mode=0o644)
+        self._version = _file_version(self.directory / STATE_FILE)
 
     def _published_keys(self) -> dict[str, list[dict[str, str]]]:
         retired: dict[str, float] = self._state.get("retired", {})
@@ -179,6 +193,14 @@ def _write_private(path: Path, data: bytes, exclusive: bool, mode: int = PRIVATE
         os.close(descriptor)
     if not exclusive:
         os.replace(target, path)
+
+
+def _file_version(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 def _check_private(path: Path) -> None:

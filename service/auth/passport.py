@@ -58,22 +58,35 @@ class PassportVerifier:
             raise InvalidAuthentication("no passport was sent; send a GA4GH passport JWT")
         now = self.clock()
         claims = self._verify_passport(token, now)
-        passport_id = token_id(claims, token)
+        identity = self.identity_from_visas(
+            claims, token_id(claims, token), self._visa_tokens(claims), float(claims["exp"])
+        )
+        log_identity(identity)
+        return identity
 
-        verified, rejected, ignored = self._verify_visas(self._visa_tokens(claims), now)
+    def identity_from_visas(
+        self, claims: dict[str, Any], credential_id: str, visas: list[Any], valid_until: float
+    ) -> Identity:
+        """Verify `visas` for the already verified `claims` of a passport or access token.
+
+        `valid_until` bounds `Identity.earliest_exp` together with the accepted visas.
+        """
+        if len(visas) > self.trust.max_visas:
+            raise InvalidAuthentication(
+                f"passport has {len(visas)} visas, more than the limit of {self.trust.max_visas}"
+            )
+        verified, rejected, ignored = self._verify_visas(visas, self.clock())
         accepted, unmet = accept_visas(verified)
         rejected.extend(unmet)
-        identity = Identity(
+        return Identity(
             subject=claims["sub"],
             issuer=claims["iss"],
-            passport_id=passport_id,
+            passport_id=credential_id,
             accepted=tuple(accepted),
             rejected=tuple(sorted(rejected, key=lambda item: item.index)),
             ignored_types=tuple(ignored),
-            earliest_exp=min([float(claims["exp"])] + [visa.exp for visa in accepted]),
+            earliest_exp=min([valid_until] + [visa.exp for visa in accepted]),
         )
-        _log_identity(identity)
-        return identity
 
     def _verify_passport(self, token: str, now: float) -> dict[str, Any]:
         size = len(token.encode("utf-8"))
@@ -119,10 +132,6 @@ class PassportVerifier:
             raise InvalidAuthentication(
                 f"passport claim {PASSPORT_CLAIM!r} is missing or not a list"
             )
-        if len(visas) > self.trust.max_visas:
-            raise InvalidAuthentication(
-                f"passport has {len(visas)} visas, more than the limit of {self.trust.max_visas}"
-            )
         return visas
 
     def _verify_visas(
@@ -156,9 +165,11 @@ def _rejection(index: int, token: str, reason: str) -> RejectedVisa:
     return RejectedVisa(index, token_digest(token), iss if isinstance(iss, str) else None, reason)
 
 
-def _log_identity(identity: Identity) -> None:
+def log_identity(identity: Identity, kind: str = "passport") -> None:
+    """Log a verified identity by its token id, issuer and subject hash, never its tokens."""
     logger.info(
-        "passport verified jti=%s iss=%s sub_hash=%s accepted=%d rejected=%d ignored=%d",
+        "%s verified jti=%s iss=%s sub_hash=%s accepted=%d rejected=%d ignored=%d",
+        kind,
         identity.passport_id,
         identity.issuer,
         subject_hash(identity.subject),

@@ -28,13 +28,19 @@ class TrustedIssuer(BaseModel):
     jku_allowlist: tuple[str, ...] = Field(
         default=(), description="JWKS URLs that may be fetched for this issuer"
     )
+    fetch_jku: bool = Field(
+        default=True,
+        description="fetch keys from allow-listed jku URLs; false: a token may name an "
+        "allow-listed jku, but its key must be pinned in jwks or jwks_file",
+    )
     allowed_sources: tuple[str, ...] = Field(
         default=(), description="visa `source` values accepted from this issuer; empty: any"
     )
 
     @model_validator(mode="after")
     def _check_key_sources(self) -> TrustedIssuer:
-        if self.jwks is None and self.jwks_file is None and not self.jku_allowlist:
+        fetchable = bool(self.jku_allowlist) and self.fetch_jku
+        if self.jwks is None and self.jwks_file is None and not fetchable:
             raise ValueError(
                 f"trusted issuer {self.iss!r} has no keys: set jwks, jwks_file or jku_allowlist"
             )
