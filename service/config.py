@@ -18,6 +18,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from service.auth.settings import AuthSettings
+
 
 class ConfigError(Exception):
     """Invalid settings file or environment; the message names the key and the problem."""
@@ -95,6 +97,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     htsget: HtsgetSettings = HtsgetSettings()
     drs: DrsSettings = DrsSettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def base_url(self) -> str:
