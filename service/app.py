@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from adapters.storage.base import Storage
 from adapters.storage.local import LocalStorage
 from adapters.storage.signing import DataUrlSigner
-from service.access import OpenAccessPolicy
+from service.auth.node import NodeAuth, build_node_auth
 from service.config import Settings
 from service.handlers.errors import register_error_handlers
 from service.htsget.core import HtsgetCore
@@ -38,6 +38,7 @@ class Services:
     storage: Storage
     signer: DataUrlSigner | None
     htsget: HtsgetCore
+    auth: NodeAuth
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -84,8 +85,9 @@ def build_services(settings: Settings) -> Services:
     catalog = ObjectCatalog(storage, settings.htsget.index_cache_entries)
     limits = TicketLimits(settings.htsget.url_ttl_seconds, settings.htsget.max_block_bytes)
     tickets = TicketService(storage, catalog, limits)
-    core = HtsgetCore(tickets, OpenAccessPolicy(), settings.htsget.max_regions)
-    return Services(settings, storage, signer, core)
+    auth = build_node_auth(settings)
+    core = HtsgetCore(tickets, auth.policy, settings.htsget.max_regions)
+    return Services(settings, storage, signer, core, auth)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
@@ -93,6 +95,8 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     services = services or build_services(settings)
     app = AsyncApp(__name__, specification_dir=OPENAPI_DIR)
     app.add_api("htsget.yaml", validate_responses=False, strict_validation=False)
+    app.add_api("broker.yaml", base_path="/broker", validate_responses=False,
+                strict_validation=False)
     app.add_api("pages.yaml", validate_responses=False, strict_validation=True)
     register_error_handlers(app)
     wrapped: ASGIApp = ServicesMiddleware(app, services)
