@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.broker_cli import add_commands
 from service.config import ConfigError, Settings, load_settings
 
 logger = logging.getLogger("consentry")
@@ -36,7 +37,8 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.sample_data import ensure_sample_data, quickstart_commands
+    from service.auth.node import write_demo_passport
+    from service.sample_data import SAMPLE_ID, ensure_sample_data, quickstart_commands
 
     settings = _settings_from(args)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
@@ -45,7 +47,8 @@ def serve(args: argparse.Namespace) -> int:
         created = ensure_sample_data(settings.storage.local_root)
     app = create_app(settings)
     if settings.storage.backend == "local":
-        print(quickstart_commands(settings, created), flush=True)
+        passport = write_demo_passport(settings, SAMPLE_ID)
+        print(quickstart_commands(settings, created, passport), flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
                 access_log=False)
     return 0
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "an empty or missing one gets a generated sample dataset",
     )
     serve_parser.set_defaults(handler=serve)
+    add_commands(commands)
     return parser
 
 
