@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 from adapters.formats.synthetic import write_sample_bam, write_sample_vcf
@@ -34,18 +35,28 @@ def ensure_sample_data(root: Path) -> bool:
     return True
 
 
-def quickstart_commands(settings: Settings, created: bool) -> str:
-    """Return the ready-to-run client commands printed when the service starts."""
+def quickstart_commands(settings: Settings, created: bool, passport: Path | None = None) -> str:
+    """Return the ready-to-run client commands printed when the service starts.
+
+    With a `passport` file, the commands make htslib send it as a bearer token.
+    """
     name, start, end = SAMPLE_REGION
     base = settings.base_url
     lines = [f"Consentry htsget is serving {settings.storage.local_root.resolve()} at {base}"]
     if created:
         lines.append(f"It holds a generated sample dataset, {SAMPLE_ID} (BAM and VCF).")
+    auth = ""
+    if passport is not None:
+        lines.append(f"A demo passport for the sample dataset, valid 12 h, is in {passport}.")
+        auth = f"HTS_AUTH_LOCATION={shlex.quote(str(passport.resolve()))} "
+        if base.startswith("http://"):
+            # htslib sends a bearer token over plain HTTP only with this exact override.
+            auth += 'HTS_ALLOW_UNENCRYPTED_AUTHORIZATION_HEADER="I understand the risks" '
     lines += [
         "Try:",
-        f"  samtools view '{base}/reads/{SAMPLE_ID}?referenceName={name}&start={start}&end={end}'"
-        " | head",
-        f"  bcftools view -H '{base}/variants/{SAMPLE_ID}?referenceName={name}' | head",
+        f"  {auth}samtools view "
+        f"'{base}/reads/{SAMPLE_ID}?referenceName={name}&start={start}&end={end}' | head",
+        f"  {auth}bcftools view -H '{base}/variants/{SAMPLE_ID}?referenceName={name}' | head",
         f"  curl -s '{base}/reads/service-info'",
     ]
     return "\n".join(lines)
