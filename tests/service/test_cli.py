@@ -47,6 +47,15 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.stdout.close()
 
 
+def _passport_env(cwd: Path) -> dict[str, str]:
+    """Return the environment under which htslib sends the demo passport over plain HTTP."""
+    return {
+        **os.environ,
+        "HTS_AUTH_LOCATION": str(cwd / ".consentry" / "demo-passport.jwt"),
+        "HTS_ALLOW_UNENCRYPTED_AUTHORIZATION_HEADER": "I understand the risks",
+    }
+
+
 def test_serve_creates_sample_and_prints_working_commands(tmp_path: Path) -> None:
     samtools = require_tool("samtools")
     require_tool("bcftools")
@@ -54,22 +63,28 @@ def test_serve_creates_sample_and_prints_working_commands(tmp_path: Path) -> Non
     process, lines = _start(tmp_path, "--port", str(port))
     try:
         output = "".join(lines)
-        commands = re.findall(r"^  ((?:samtools|bcftools) .+)$", output, re.MULTILINE)
+        commands = re.findall(r"^  (.*\b(?:samtools|bcftools) .+)$", output, re.MULTILINE)
         results = [subprocess.run(command, shell=True, capture_output=True, text=True,
                                   timeout=60, cwd=tmp_path) for command in commands]
         url = re.findall(r"'(http[^']+)'", commands[0])[0]
-        count = subprocess.run([samtools, "view", "-c", url],
+        count = subprocess.run([samtools, "view", "-c", url], env=_passport_env(tmp_path),
                                capture_output=True, text=True, timeout=60)
+        anonymous = subprocess.run([samtools, "view", "-c", url],
+                                   capture_output=True, text=True, timeout=60)
     finally:
         _stop(process)
 
     assert (tmp_path / "consentry-data" / "sample" / "NA00001.bam.bai").is_file()
     assert (tmp_path / ".consentry" / "data-url.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / ".consentry" / "demo-passport.jwt").stat().st_mode & 0o777 == 0o600
     assert len(commands) == 2
+    for command in commands:
+        assert command.startswith("HTS_AUTH_LOCATION=")
     for result in results:
         assert result.returncode == 0, result.stderr
         assert result.stdout.count("\n") == 10
     assert int(count.stdout) > 100
+    assert anonymous.returncode != 0
 
 
 def test_serve_leaves_existing_data_alone(tmp_path: Path) -> None:
@@ -79,7 +94,9 @@ def test_serve_leaves_existing_data_alone(tmp_path: Path) -> None:
     port = free_port()
     process, _ = _start(tmp_path, "--port", str(port), "--data-dir", str(data))
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}/reads/sample/NA00001", timeout=10)
+        passport = (tmp_path / ".consentry" / "demo-passport.jwt").read_text().strip()
+        response = httpx.get(f"http://127.0.0.1:{port}/reads/sample/NA00001", timeout=10,
+                             headers={"Authorization": f"Bearer {passport}"})
     finally:
         _stop(process)
 
