@@ -113,7 +113,7 @@ def local_node(served_copies: Path, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     settings = load_settings(
         None, port=port, state_dir=tmp_path_factory.mktemp("state"),
-        storage={"backend": "local", "local_root": served_copies},
+        storage={"backend": "local", "local_root": served_copies}, auth={"mode": "open"},
     )
     yield from start_node(settings, "local")
 
@@ -135,6 +135,7 @@ def s3_node(
         None, port=port, state_dir=tmp_path_factory.mktemp("state"),
         storage={"backend": "s3", "s3_bucket": bucket, "s3_prefix": S3_PREFIX,
                  "s3_endpoint_url": moto_s3_server, "s3_path_style": True},
+        auth={"mode": "open"},
     )
     yield from start_node(settings, "s3")
 
