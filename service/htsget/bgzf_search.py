@@ -21,10 +21,12 @@ from adapters.indexes.binning import BinningIndex
 from service.htsget.objects import ObjectCatalog, OpenedObject
 from service.htsget.parts import ByteRange, Inline, Part, PartClass
 from service.htsget.query import UNPLACED_UNMAPPED, Region
-from service.htsget.record_walk import ends_with_record, starts_with_record
 from service.htsget.references import reference_id_and_end
 
 Span = tuple[VirtualOffset, VirtualOffset]
+
+# Spans whose compressed gap is at most this are joined; an estimate, not a measured optimum.
+SPAN_JOIN_GAP = 4 * MAX_BLOCK_SIZE
 
 
 def header_parts(catalog: ObjectCatalog, opened: OpenedObject) -> list[Part]:
@@ -70,17 +72,18 @@ def region_spans(
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:
-    """Sort spans and join those that overlap or lie within one BGZF block of each other.
+    """Sort spans and join those that overlap or lie within `SPAN_JOIN_GAP` bytes of each other.
 
-    Joining nearby spans adds the few records between them (the
-    specification allows a superset) but saves re-encoded edge blocks and
-    separate URLs.
+    Joining nearby spans adds the records between them (the specification
+    allows a superset) but saves edge blocks and URLs. htslib fetches a
+    ticket's URLs one after another, so one request saved is worth more
+    than a few hundred KiB on most links.
     """
     merged: list[Span] = []
     for begin, end in sorted(spans):
         if end <= begin:
             continue
-        if merged and begin.coffset <= merged[-1][1].coffset + MAX_BLOCK_SIZE:
+        if merged and begin.coffset <= merged[-1][1].coffset + SPAN_JOIN_GAP:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((begin, end))
@@ -94,23 +97,23 @@ def span_parts(
     begin, end = span
     if end <= begin:
         return []
+    head_whole = begin.uoffset == 0 or catalog.is_record_edge(opened, begin, "start")
+    tail_whole = end.uoffset > 0 and catalog.is_record_edge(opened, end, "end")
     if begin.coffset == end.coffset:
-        return [Inline(catalog.block_slice(opened, begin.coffset, begin.uoffset, end.uoffset), cls)]
+        if head_whole and tail_whole:
+            return [ByteRange(begin.coffset, catalog.block(opened, begin.coffset).end, cls)]
+        slice_ = catalog.block_slice(opened, begin.coffset, begin.uoffset, end.uoffset)
+        return [Inline(slice_, cls)]
 
-    fmt = opened.keys.format
     parts: list[Part] = []
     whole_start, whole_end = begin.coffset, end.coffset
-    if begin.uoffset:
-        first = catalog.block(opened, begin.coffset)
-        if not starts_with_record(fmt, first.payload, begin.uoffset):
-            head = catalog.block_slice(opened, first.coffset, begin.uoffset, None)
-            parts.append(Inline(head, cls))
-            whole_start = first.end
-    tail: list[Part] = []
-    if end.uoffset:
-        last = catalog.block(opened, end.coffset)
-        if ends_with_record(fmt, last.payload, end.uoffset):
-            whole_end = last.end
-        else:
-            tail.append(Inline(catalog.block_slice(opened, last.coffset, 0, end.uoffset), cls))
-    return [*parts, ByteRange(whole_start, whole_end, cls), *tail]
+    if not head_whole:
+        head = catalog.block_slice(opened, begin.coffset, begin.uoffset, None)
+        parts.append(Inline(head, cls))
+        whole_start = catalog.block(opened, begin.coffset).end
+    parts.append(ByteRange(whole_start, whole_end, cls))
+    if tail_whole:
+        parts[-1] = ByteRange(whole_start, catalog.block(opened, end.coffset).end, cls)
+    elif end.uoffset:
+        parts.append(Inline(catalog.block_slice(opened, end.coffset, 0, end.uoffset), cls))
+    return parts

@@ -16,7 +16,14 @@ from typing import TypeVar
 
 from adapters.errors import FormatError, ObjectNotFound, StorageUnavailable
 from adapters.formats import bam, bcf, cram, vcf
-from adapters.formats.bgzf import BGZF_EOF, MAX_BLOCK_SIZE, Block, compress, decode_block
+from adapters.formats.bgzf import (
+    BGZF_EOF,
+    MAX_BLOCK_SIZE,
+    Block,
+    VirtualOffset,
+    compress,
+    decode_block,
+)
 from adapters.formats.header import FileHeader
 from adapters.indexes.bai import parse_bai
 from adapters.indexes.binning import BinningIndex
@@ -27,6 +34,7 @@ from adapters.indexes.tbi import parse_tbi
 from adapters.storage.base import ObjectInfo, Storage
 from service.cache import LruCache
 from service.errors import NotFound, ServiceUnavailable
+from service.htsget.record_walk import ends_with_record, starts_with_record
 from service.htsget.resolver import DATA_SUFFIX, ObjectKeys
 
 logger = logging.getLogger(__name__)
@@ -92,6 +100,7 @@ class ObjectCatalog:
         self._indexes: LruCache[BinningIndex | CraiIndex] = LruCache(cache_entries)
         self._blocks: LruCache[Block] = LruCache(cache_entries * 4)
         self._slices: LruCache[bytes] = LruCache(cache_entries * 16)
+        self._edges: LruCache[bool] = LruCache(cache_entries * 16)
 
     def open(self, keys: ObjectKeys) -> OpenedObject:
         """Return the object's header facts; NotFound if the data file is missing."""
@@ -146,6 +155,23 @@ class ObjectCatalog:
             return compress(block.payload[start:stop], level=1)
 
         return self._slices.get_or_load(key, load)
+
+    def is_record_edge(self, opened: OpenedObject, offset: VirtualOffset, side: str) -> bool:
+        """Return True if the block at `offset` starts (or ends) on a record boundary.
+
+        `offset` is a record boundary the index gave; `side` is "start" to
+        check the block's start and "end" to check the block's end.
+        """
+        fmt = opened.keys.format
+        key = ("edge", opened.info.key, opened.info.version, int(offset), side)
+
+        def load() -> bool:
+            payload = self.block(opened, offset.coffset).payload
+            if side == "start":
+                return starts_with_record(fmt, payload, offset.uoffset)
+            return ends_with_record(fmt, payload, offset.uoffset)
+
+        return self._edges.get_or_load(key, load)
 
     def _head(self, key: str, keys: ObjectKeys) -> ObjectInfo | None:
         try:
