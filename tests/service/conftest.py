@@ -105,6 +105,22 @@ def _add_broken_objects(root: Path) -> None:
     shutil.copy(root / "htsnexus_test_NA12878.bam.bai", root / "with-gzi.bam.bai")
     subprocess.run([require_tool("bgzip"), "-r", str(root / "with-gzi.bam")], check=True,
                    timeout=60)
+    _write_rebgzipped_bam(bam, root / "records-span-blocks.bam")
+
+
+def _write_rebgzipped_bam(source: Path, target: Path) -> None:
+    """Write `source` re-compressed by bgzip, which cuts blocks at 64 KiB regardless of records.
+
+    Records then cross block boundaries and the header ends inside a block,
+    unlike in files htslib writes, so tickets must re-encode edge blocks.
+    """
+    bgzip = require_tool("bgzip")
+    payload = subprocess.run([bgzip, "-dc", str(source)], check=True, capture_output=True,
+                             timeout=60).stdout
+    compressed = subprocess.run([bgzip, "-c"], input=payload, check=True, capture_output=True,
+                                timeout=60).stdout
+    target.write_bytes(compressed)
+    subprocess.run([require_tool("samtools"), "index", str(target)], check=True, timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -119,6 +119,20 @@ def test_samtools_region_with_gzi_matches_local(node: Node, region: tuple, tmp_p
     assert received == expected
 
 
+@pytest.mark.parametrize("region", READ_REGIONS, ids=[_samtools_region(r) for r in READ_REGIONS])
+def test_samtools_region_across_block_edges(node: Node, region: tuple, tmp_path: Path) -> None:
+    require_tool("samtools")
+    downloaded = tmp_path / "htsget.bam"
+    url = _url(node, "reads", "records-span-blocks", "BAM", region)
+    _run("samtools", "view", "-b", "-o", str(downloaded), url)
+    _run("samtools", "index", str(downloaded))
+
+    expected = _reads_in_region(shared_file(f"{BAM_ID}.bam"), _samtools_region(region))
+    received = _reads_in_region(downloaded, _samtools_region(region))
+
+    assert received == expected
+
+
 @pytest.mark.parametrize("fmt", ["BAM", "CRAM"])
 def test_samtools_whole_file_matches_local(node: Node, fmt: str) -> None:
     require_tool("samtools")
