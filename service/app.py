@@ -112,3 +112,15 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         expose_headers=EXPOSED_HEADERS,
         max_age=CORS_MAX_AGE,
     )
+
+
+SETTINGS_ENVIRONMENT_VARIABLE = "CONSENTRY_EFFECTIVE_SETTINGS"
+
+
+def create_app_from_environment() -> ASGIApp:
+    """Build the app from settings serialized by `consentry serve` (uvicorn worker factory)."""
+    serialized = os.environ.get(SETTINGS_ENVIRONMENT_VARIABLE)
+    if serialized is None:
+        message = f"{SETTINGS_ENVIRONMENT_VARIABLE} is not set; start workers with consentry serve"
+        raise RuntimeError(message)
+    return create_app(Settings.model_validate_json(serialized))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
+    if getattr(args, "workers", None) is not None:
+        overrides["workers"] = args.workers
     settings = load_settings(args.config, **overrides)
     if args.data_dir is not None:
         settings.storage.local_root = args.data_dir
@@ -36,7 +39,7 @@ def serve(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
-    from service.app import create_app
+    from service.app import SETTINGS_ENVIRONMENT_VARIABLE, create_app
     from service.auth.node import write_demo_passport
     from service.sample_data import SAMPLE_ID, ensure_sample_data, quickstart_commands
 
@@ -49,8 +52,15 @@ def serve(args: argparse.Namespace) -> int:
     if settings.storage.backend == "local":
         passport = write_demo_passport(settings, SAMPLE_ID)
         print(quickstart_commands(settings, created, passport), flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                access_log=False)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
+                               "log_level": settings.log_level.lower(), "access_log": False}
+    if settings.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    # Worker processes rebuild the app from the same effective settings.
+    os.environ[SETTINGS_ENVIRONMENT_VARIABLE] = settings.model_dump_json()
+    uvicorn.run("service.app:create_app_from_environment", factory=True,
+                workers=settings.workers, **options)
     return 0
 
 
@@ -61,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--config", type=Path, help="YAML settings file")
     serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, help="TCP port to listen on (default 8080)")
+    serve_parser.add_argument("--workers", type=int,
+                              help="worker processes (default 1; about one per CPU core)")
     serve_parser.add_argument(
         "--data-dir", type=Path,
         help="local storage directory (default ./consentry-data); "

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     state_dir: Path = Path(".consentry")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    workers: int = Field(1, ge=1, le=64)
     cors_allow_origins: list[str] = ["*"]
     storage: StorageSettings = StorageSettings()
     htsget: HtsgetSettings = HtsgetSettings()
