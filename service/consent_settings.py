@@ -1,0 +1,23 @@
+"""The `chain` settings section: the consent chain node and its consent policy."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MEMBER_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
+
+
+class ChainSettings(BaseModel):
+    """Consent chain settings; the node keeps its files in `{state_dir}/chain/`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    institution_id: str = Field("local-institution", pattern=MEMBER_ID_PATTERN)
+    institution_name: str = Field("Local institution", min_length=1, max_length=256)
+    max_block_transactions: int = Field(100, ge=1, le=10_000)
+    max_block_delay_ms: int = Field(5, ge=0, le=10_000)
+    write_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    nonprofit_organizations: tuple[str, ...] = ()
+    deny_unregistered: bool = False
+    register_sample_dataset: bool = True

@@ -1,0 +1,271 @@
+"""The framework-free DRS 1.5 operations that the HTTP handlers call.
+
+Every object and access request goes through `enforce` with the caller's
+bearer token and passports. A bulk request carries one credential set that
+must cover all of its objects; objects it does not cover are reported as
+unresolved, with the status code a single request would have returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.storage.base import Storage
+from service.access import AccessDecision, AccessPolicy, AccessRequest, enforce
+from service.drs.objects import (
+    ACCESS_IDS,
+    NodeAddress,
+    authorizations,
+    drs_object,
+)
+from service.drs.registry import DrsRecord, DrsRegistry
+from service.errors import (
+    InvalidAuthentication,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+)
+from service.http_errors import status_for
+
+logger = logging.getLogger(__name__)
+
+SERVICE_VERSION = "0.1.0"
+DRS_VERSION = "1.5.0"
+
+
+@dataclass(frozen=True)
+class DrsCaller:
+    """Who sends a request: the raw Authorization header and any passports from the body."""
+
+    request_id: str
+    authorization: str | None = None
+    passports: tuple[str, ...] = ()
+
+    def credentials(self) -> tuple[str, ...]:
+        """Return the bearer token (if any) followed by the passports."""
+        return (*_bearer_token(self.authorization), *self.passports)
+
+
+@dataclass(frozen=True)
+class DrsLimits:
+    """Lifetime of minted access URLs in seconds, and the largest bulk request in objects."""
+
+    url_ttl_seconds: int
+    max_bulk_request_length: int
+
+
+class DrsService:
+    """Answer DRS object, access and bulk requests from the registry and the storage backend."""
+
+    def __init__(
+        self,
+        registry: DrsRegistry,
+        storage: Storage,
+        policy: AccessPolicy,
+        address: NodeAddress,
+        limits: DrsLimits,
+        passport_issuers: tuple[str, ...] = (),
+    ) -> None:
+        self.registry = registry
+        self.storage = storage
+        self.policy = policy
+        self.address = address
+        self.limits = limits
+        self.passport_issuers = passport_issuers
+
+    def get_object(self, object_id: str, caller: DrsCaller) -> dict[str, Any]:
+        """Return the DrsObject `object_id` if the caller may read it."""
+        record = self._record(object_id)
+        self._decide("drs/object", record.id, caller)
+        return drs_object(record, self.address)
+
+    def options_object(self, object_id: str) -> dict[str, Any]:
+        """Return how a caller may authorize for `object_id`; needs no credentials."""
+        record = self._record(object_id)
+        return authorizations(record.id, self.passport_issuers)
+
+    def access_url(self, object_id: str, access_id: str, caller: DrsCaller) -> dict[str, Any]:
+        """Mint a signed URL for the whole object; it expires no later than the decision."""
+        record = self._record(object_id)
+        _check_access_id(record.id, access_id)
+        decision = self._decide("drs/access", record.id, caller)
+        return self._mint(record, decision)
+
+    def bulk_objects(self, object_ids: Sequence[str], caller: DrsCaller) -> dict[str, Any]:
+        """Return the DrsObjects of `object_ids`, listing the others as unresolved."""
+        self._check_bulk(object_ids)
+        credentials = caller.credentials()
+        found = self.registry.get_many(object_ids)
+        resolved: list[dict[str, Any]] = []
+        unresolved: dict[int, list[str]] = defaultdict(list)
+        for object_id in object_ids:
+            record = found.get(object_id)
+            outcome = self._bulk_decision(record, object_id, "drs/object", caller, credentials)
+            if isinstance(outcome, int):
+                unresolved[outcome].append(object_id)
+            else:
+                assert record is not None
+                resolved.append(drs_object(record, self.address))
+        return _bulk_body(len(object_ids), "resolved_drs_object", resolved, unresolved)
+
+    def bulk_options(self, object_ids: Sequence[str]) -> dict[str, Any]:
+        """Return the Authorizations of `object_ids`, listing unknown ids as unresolved."""
+        self._check_bulk(object_ids)
+        found = self.registry.get_many(object_ids)
+        resolved = [
+            authorizations(object_id, self.passport_issuers)
+            for object_id in object_ids if object_id in found
+        ]
+        missing = [object_id for object_id in object_ids if object_id not in found]
+        unresolved = {404: missing} if missing else {}
+        return _bulk_body(len(object_ids), "resolved_drs_object", resolved, unresolved)
+
+    def bulk_access(
+        self, requested: Sequence[tuple[str, Sequence[str]]], caller: DrsCaller
+    ) -> dict[str, Any]:
+        """Mint access URLs for `(object_id, access_ids)` pairs; unknown ones are unresolved.
+
+        An object resolves only when all of its access ids do.
+        """
+        self._check_bulk([object_id for object_id, _ in requested])
+        credentials = caller.credentials()
+        found = self.registry.get_many(object_id for object_id, _ in requested)
+        urls: list[dict[str, Any]] = []
+        unresolved: dict[int, list[str]] = defaultdict(list)
+        for object_id, access_ids in requested:
+            _check_unique(access_ids, f"access ids of object {object_id!r}")
+            if any(access_id not in ACCESS_IDS for access_id in access_ids):
+                unresolved[404].append(object_id)
+                continue
+            record = found.get(object_id)
+            outcome = self._bulk_decision(record, object_id, "drs/access", caller, credentials)
+            if isinstance(outcome, int):
+                unresolved[outcome].append(object_id)
+                continue
+            assert record is not None
+            for access_id in access_ids:
+                url = self._mint(record, outcome)
+                urls.append({"drs_object_id": object_id, "drs_access_id": access_id, **url})
+        return _bulk_body(len(requested), "resolved_drs_object_access_urls", urls, unresolved)
+
+    def service_info(self) -> dict[str, Any]:
+        """Return GA4GH service-info with the DRS 1.5 extension and registry totals."""
+        count, total_size = self.registry.totals()
+        limit = self.limits.max_bulk_request_length
+        return {
+            "id": "org.consentry.drs",
+            "name": "Consentry DRS",
+            "type": {"group": "org.ga4gh", "artifact": "drs", "version": DRS_VERSION},
+            "description": "Resolves DRS ids of ingested genomic files to signed access URLs.",
+            "organization": {"name": "Consentry", "url": self.address.base_url},
+            "version": SERVICE_VERSION,
+            "maxBulkRequestLength": limit,
+            "drs": {
+                "maxBulkRequestLength": limit,
+                "objectCount": count,
+                "totalObjectSize": total_size,
+            },
+        }
+
+    def _record(self, object_id: str) -> DrsRecord:
+        record = self.registry.get(object_id)
+        if record is None:
+            raise NotFound(f"no DRS object with id {object_id!r}; check the id or its drs:// URI")
+        return record
+
+    def _decide(
+        self, endpoint: str, object_id: str, caller: DrsCaller,
+        credentials: tuple[str, ...] | None = None,
+    ) -> AccessDecision:
+        found = caller.credentials() if credentials is None else credentials
+        request = AccessRequest(caller.request_id, endpoint, object_id, (), found)
+        return enforce(self.policy, request)
+
+    def _bulk_decision(
+        self, record: DrsRecord | None, object_id: str, endpoint: str, caller: DrsCaller,
+        credentials: tuple[str, ...],
+    ) -> AccessDecision | int:
+        """Return the access decision, or the status a single request would fail with.
+
+        InvalidAuthentication is raised, not collected, because the one
+        credential set is then bad for every object of the request.
+        """
+        if record is None:
+            return 404
+        try:
+            return self._decide(endpoint, object_id, caller, credentials)
+        except PermissionDenied as exc:
+            logger.info("request_id=%s bulk %s: %s", caller.request_id, endpoint, exc.message)
+            return status_for(exc)
+
+    def _check_bulk(self, object_ids: Sequence[str]) -> None:
+        limit = self.limits.max_bulk_request_length
+        if len(object_ids) > limit:
+            raise PayloadTooLarge(
+                f"the bulk request names {len(object_ids)} objects; the limit is {limit} "
+                "(maxBulkRequestLength in service-info), so split it into smaller requests"
+            )
+        if not object_ids:
+            raise InvalidInput("the bulk request names no objects; give at least one id")
+        _check_unique(object_ids, "object ids")
+
+    def _mint(self, record: DrsRecord, decision: AccessDecision) -> dict[str, Any]:
+        ttl = self.limits.url_ttl_seconds
+        if decision.expires_at is not None:
+            remaining = math.floor(decision.expires_at - time.time())
+            if remaining < 1:
+                raise PermissionDenied(
+                    f"the credentials for {record.id!r} expire now; request a new passport"
+                )
+            ttl = min(ttl, remaining)
+        url = self.storage.object_url(record.storage_key, record.size, ttl)
+        return {"url": url, "headers": []}
+
+
+def _bulk_body(
+    requested: int, key: str, resolved: list[dict[str, Any]], unresolved: dict[int, list[str]]
+) -> dict[str, Any]:
+    unresolved_count = sum(len(ids) for ids in unresolved.values())
+    return {
+        "summary": {
+            "requested": requested,
+            "resolved": requested - unresolved_count,
+            "unresolved": unresolved_count,
+        },
+        key: resolved,
+        "unresolved_drs_objects": [
+            {"error_code": code, "object_ids": ids} for code, ids in sorted(unresolved.items())
+        ],
+    }
+
+
+def _check_access_id(object_id: str, access_id: str) -> None:
+    if access_id not in ACCESS_IDS:
+        raise NotFound(
+            f"object {object_id!r} has no access method with access_id {access_id!r}; "
+            f"use one of {', '.join(ACCESS_IDS)}"
+        )
+
+
+def _check_unique(values: Sequence[str], what: str) -> None:
+    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
+    if repeated:
+        raise InvalidInput(f"the bulk request repeats {what} {', '.join(repeated)}; list each once")
+
+
+def _bearer_token(authorization: str | None) -> tuple[str, ...]:
+    """Return the token of an `Authorization: Bearer` header, if there is one."""
+    if authorization is None:
+        return ()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidAuthentication("the Authorization header must be 'Bearer <token>'")
+    return (token.strip(),)
+
