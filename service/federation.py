@@ -1,0 +1,217 @@
+"""`consentry drs get`: fetch an object from any DRS server by its `drs://` URI.
+
+Hostname URIs (`drs://host/id`) go to the server that `drs.peers` names for
+the host, else to `https://host/ga4gh/drs/v1`. Compact URIs
+(`drs://prefix:accession`) go to the URL pattern in `drs.compact_prefixes`.
+The object request is a POST that carries the caller's passport; the bytes
+are downloaded into `<output>.part`, resumed from its size with an HTTP
+Range request, and renamed to `<output>` only after the checksum matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from service.config import DrsSettings
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 30.0
+_CHUNK = 1 << 20
+_HOSTNAME = re.compile(r"^[A-Za-z0-9.-]+$")
+_PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)?$")
+# hashlib names of the DRS checksum types this client verifies, strongest first.
+_HASHES = (("sha-256", "sha256"), ("sha256", "sha256"), ("md5", "md5"))
+
+
+class FederationError(Exception):
+    """A DRS URI is malformed, or resolving or downloading the object failed."""
+
+
+@dataclass(frozen=True)
+class DrsUri:
+    """A parsed `drs://` URI: a hostname or a compact prefix, and the object id."""
+
+    uri: str
+    object_id: str
+    hostname: str | None = None
+    prefix: str | None = None
+
+
+def parse_drs_uri(uri: str) -> DrsUri:
+    """Split a hostname-based or compact DRS URI into its parts."""
+    if not uri.startswith("drs://"):
+        raise FederationError(
+            f"{uri!r} is not a DRS URI; write drs://<hostname>/<id> or drs://<prefix>:<accession>"
+        )
+    rest = uri[len("drs://"):]
+    # Hostname URIs contain no ':' (no port, and ids are percent-encoded), so one
+    # with a ':' is compact: drs://[provider_code/]namespace:accession.
+    if ":" in rest:
+        prefix, _, accession = rest.partition(":")
+        if not _PREFIX.match(prefix) or not accession:
+            raise FederationError(
+                f"compact DRS URI {uri!r} is malformed; write drs://<prefix>:<accession>"
+            )
+        return DrsUri(uri, accession, prefix=prefix)
+    host, _, object_id = rest.partition("/")
+    if not host or not _HOSTNAME.match(host) or not object_id:
+        raise FederationError(
+            f"DRS URI {uri!r} is malformed; write drs://<hostname>/<id> with a host name "
+            "without a port, or drs://<prefix>:<accession>"
+        )
+    return DrsUri(uri, object_id, hostname=host)
+
+
+def object_url(parsed: DrsUri, settings: DrsSettings) -> str:
+    """Return the URL of the object request for `parsed`."""
+    if parsed.prefix is not None:
+        pattern = settings.compact_prefixes.get(parsed.prefix)
+        if pattern is None:
+            # NOTE: compact prefixes are not looked up at identifiers.org or n2t.net.
+            raise FederationError(
+                f"compact prefix {parsed.prefix!r} of {parsed.uri!r} is unknown; add it to "
+                "drs.compact_prefixes with its URL pattern, such as "
+                "https://drs.example.org/ga4gh/drs/v1/objects/{id}"
+            )
+        return pattern.replace("{id}", quote(parsed.object_id, safe=""))
+    assert parsed.hostname is not None
+    base = settings.peers.get(parsed.hostname, f"https://{parsed.hostname}/ga4gh/drs/v1")
+    return f"{base.rstrip('/')}/objects/{quote(parsed.object_id, safe='')}"
+
+
+def drs_get(
+    uri: str, settings: DrsSettings, output: Path | None, passports: tuple[str, ...] = (),
+    progress: TextIO | None = None,
+) -> Path:
+    """Fetch the object named by `uri` into `output` (default: its name) and verify it."""
+    url = object_url(parse_drs_uri(uri), settings)
+    body = {"passports": list(passports)} if passports else {}
+    drs_object = _post_json(url, body)
+    target = output or Path(_safe_name(drs_object))
+    expected = _expected_checksum(drs_object)
+    access = _access_url(url, drs_object, body)
+    partial = target.with_name(target.name + ".part")
+    _download(access, partial, int(drs_object.get("size", -1)), progress)
+    _verify(partial, expected, uri)
+    os.replace(partial, target)
+    logger.info("fetched %s into %s", uri, target)
+    return target
+
+
+def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            found: dict[str, Any] = json.loads(response.read())
+            return found
+    except urllib.error.HTTPError as exc:
+        raise FederationError(f"POST {url} failed with status {exc.code}: {_message(exc)}") from exc
+    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
+        raise FederationError(f"POST {url} failed: {exc}; check drs.peers and the network") from exc
+
+
+def _access_url(object_url: str, drs_object: dict[str, Any], body: dict[str, Any]) -> tuple[
+    str, list[str]
+]:
+    """Return the URL and headers of the first https access method, minting it if needed."""
+    for method in drs_object.get("access_methods") or []:
+        if method.get("type") not in ("https", "http"):
+            continue
+        if method.get("access_url"):
+            found = method["access_url"]
+            return str(found["url"]), list(found.get("headers") or [])
+        if method.get("access_id"):
+            minted = _post_json(f"{object_url}/access/{quote(method['access_id'], safe='')}", body)
+            return str(minted["url"]), list(minted.get("headers") or [])
+    raise FederationError(
+        f"DRS object {drs_object.get('id')!r} offers no https access method; "
+        "this client downloads over https only"
+    )
+
+
+def _download(
+    access: tuple[str, list[str]], partial: Path, size: int, progress: TextIO | None
+) -> None:
+    url, header_lines = access
+    headers = dict(line.split(":", 1) for line in header_lines if ":" in line)
+    headers = {name.strip(): value.strip() for name, value in headers.items()}
+    have = partial.stat().st_size if partial.exists() else 0
+    if size >= 0 and have > size:
+        partial.unlink()
+        have = 0
+    if size >= 0 and have == size:
+        return
+    if have:
+        headers["Range"] = f"bytes={have}-"
+        logger.info("resuming %s at byte %d", partial, have)
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            # A server that ignores Range answers 200 with the whole object.
+            mode = "ab" if have and response.status == 206 else "wb"
+            with partial.open(mode) as handle:
+                while chunk := response.read(_CHUNK):
+                    handle.write(chunk)
+                    if progress is not None:
+                        progress.write(f"\r{partial.name}: {handle.tell()} of {size} bytes")
+    except urllib.error.HTTPError as exc:
+        raise FederationError(
+            f"downloading the object failed with status {exc.code}: {_message(exc)}"
+        ) from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise FederationError(f"downloading the object failed: {exc}; run again to resume") from exc
+    if progress is not None:
+        progress.write("\n")
+
+
+def _expected_checksum(drs_object: dict[str, Any]) -> tuple[str, str]:
+    """Return (hashlib name, hex digest) of the strongest checksum this client can verify."""
+    given = {str(item.get("type", "")).lower(): str(item.get("checksum", "")).lower()
+             for item in drs_object.get("checksums") or []}
+    for drs_name, hashlib_name in _HASHES:
+        if given.get(drs_name):
+            return hashlib_name, given[drs_name]
+    raise FederationError(
+        f"DRS object {drs_object.get('id')!r} has no sha-256 or md5 checksum to verify"
+    )
+
+
+def _verify(path: Path, expected: tuple[str, str], uri: str) -> None:
+    algorithm, digest = expected
+    hasher = hashlib.new(algorithm)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+    if hasher.hexdigest() != digest:
+        path.unlink()
+        raise FederationError(
+            f"the {algorithm} of {uri} is {hasher.hexdigest()}, not {digest}; the download "
+            "was deleted, so run the command again"
+        )
+
+
+def _safe_name(drs_object: dict[str, Any]) -> str:
+    name = str(drs_object.get("name") or drs_object.get("id") or "drs-object")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "drs-object"
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(exc.read())
+    except (json.JSONDecodeError, OSError):
+        return exc.reason or "no details"
+    return str(body.get("msg") or body) if isinstance(body, dict) else str(body)

@@ -1,0 +1,103 @@
+"""The `consentry ingest` and `consentry drs get` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from adapters.errors import StorageUnavailable
+from service.config import load_settings
+from service.drs.duo import InvalidConsentCodes, normalize_codes
+from service.drs.registry import DrsRegistry, RegistryConflict
+from service.federation import FederationError, drs_get
+from service.ingest import IngestError, IngestOptions, ingest_files
+from service.ingest_index import IndexBuildError
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def add_drs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `ingest` and `drs get` subcommands to the `consentry` parser."""
+    ingest = commands.add_parser(
+        "ingest", help="upload files to the configured storage and register them as DRS objects"
+    )
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="BAM, CRAM, VCF (.vcf.gz), BCF or any other file")
+    ingest.add_argument("--dataset", required=True,
+                        help="dataset id; files are stored under <dataset>/<file name>")
+    ingest.add_argument("--consent", default="",
+                        help="comma-separated DUO codes, as ids (DUO:0000042) or names (GRU)")
+    ingest.add_argument("--id-prefix",
+                        help="prefix of the new DRS ids (default: '<dataset>.')")
+    ingest.add_argument("--config", type=Path, help="YAML settings file")
+    ingest.set_defaults(handler=run_ingest)
+
+    drs = commands.add_parser("drs", help="DRS client commands")
+    drs_commands = drs.add_subparsers(dest="drs_command", required=True)
+    get = drs_commands.add_parser("get", help="download a DRS object and verify its checksum")
+    get.add_argument("uri", help="drs://<hostname>/<id> or drs://<prefix>:<accession>")
+    get.add_argument("-o", "--output", type=Path,
+                     help="file to write (default: the object's name in this directory)")
+    get.add_argument("--passport", type=Path,
+                     help="file with a passport JWT, or a JSON list of them, to send")
+    get.add_argument("--config", type=Path,
+                     help="YAML settings file with drs.peers and drs.compact_prefixes")
+    get.set_defaults(handler=run_drs_get)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Ingest the files and print one line per file: DRS id, then the file."""
+    from service.app import build_storage
+
+    settings = load_settings(args.config)
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    try:
+        codes = [code for code in args.consent.split(",") if code.strip()]
+        options = IngestOptions(args.dataset, normalize_codes(codes), args.id_prefix)
+        storage, _ = build_storage(settings)
+        registry = DrsRegistry.in_state_dir(settings.state_dir)
+        results = ingest_files(args.files, options, storage, registry, sys.stderr)
+    except (IngestError, IndexBuildError, InvalidConsentCodes, RegistryConflict,
+            StorageUnavailable) as exc:
+        print(f"consentry ingest: {exc}", file=sys.stderr)
+        return 1
+    for result in results:
+        state = "uploaded" if result.uploaded else "already registered"
+        print(f"{result.record.id}\t{result.record.storage_key}\t{state}")
+    return 0
+
+
+def run_drs_get(args: argparse.Namespace) -> int:
+    """Download one object; print the path written."""
+    settings = load_settings(args.config)
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    try:
+        passports = read_passports(args.passport) if args.passport else ()
+        written = drs_get(args.uri, settings.drs, args.output, passports, sys.stderr)
+    except FederationError as exc:
+        print(f"consentry drs get: {exc}", file=sys.stderr)
+        return 1
+    print(written)
+    return 0
+
+
+def read_passports(path: Path) -> tuple[str, ...]:
+    """Read one passport JWT, or a JSON list of them, from `path`."""
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise FederationError(f"cannot read the passport file {path}: {exc.strerror}") from exc
+    if not text.startswith("["):
+        return (text,) if text else ()
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FederationError(f"passport file {path} is not a JSON list: {exc}") from exc
+    if not isinstance(found, list) or not all(isinstance(item, str) for item in found):
+        raise FederationError(f"passport file {path} must hold a JSON list of JWT strings")
+    return tuple(found)
