@@ -17,6 +17,8 @@ from adapters.storage.local import LocalStorage
 from adapters.storage.signing import DataUrlSigner
 from service.auth.node import NodeAuth, build_node_auth
 from service.config import Settings
+from service.drs.build import build_drs_service
+from service.drs.core import DrsService
 from service.handlers.errors import register_error_handlers
 from service.htsget.core import HtsgetCore
 from service.htsget.objects import ObjectCatalog
@@ -39,6 +41,7 @@ class Services:
     signer: DataUrlSigner | None
     htsget: HtsgetCore
     auth: NodeAuth
+    drs: DrsService | None = None
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -87,7 +90,9 @@ def build_services(settings: Settings) -> Services:
     tickets = TicketService(storage, catalog, limits)
     auth = build_node_auth(settings)
     core = HtsgetCore(tickets, auth.policy, settings.htsget.max_regions)
-    return Services(settings, storage, signer, core, auth)
+    services = Services(settings, storage, signer, core, auth)
+    services.drs = build_drs_service(settings, storage, core.policy)
+    return services
 
 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
@@ -98,6 +103,9 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     app.add_api("broker.yaml", base_path="/broker", validate_responses=False,
                 strict_validation=False)
     app.add_api("pages.yaml", validate_responses=False, strict_validation=True)
+    # Connexion 3 answers 404 on /ga4gh/drs/v1 when this API is added before
+    # one mounted at /, so it is added last.
+    app.add_api("drs.yaml", validate_responses=False, strict_validation=False)
     register_error_handlers(app)
     wrapped: ASGIApp = ServicesMiddleware(app, services)
     wrapped = BodyLimitMiddleware(wrapped, settings.htsget.max_body_bytes)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from service.auth.settings import AuthSettings
+from service.consent_settings import ChainSettings
 
 
 class ConfigError(Exception):
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     htsget: HtsgetSettings = HtsgetSettings()
     drs: DrsSettings = DrsSettings()
+    chain: ChainSettings = ChainSettings()
     auth: AuthSettings = AuthSettings()
 
     @property
