@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,14 @@ class RangeUrl:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class ByteSource(Protocol):
+    """Anything with a binary `read`, such as an open file."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Return up to `size` bytes (all remaining bytes if negative); b"" at the end."""
+        ...
 
 
 class Storage(Protocol):
@@ -65,7 +73,7 @@ class Storage(Protocol):
         ...
 
     def upload(
-        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+        self, key: str, source: ByteSource, progress: Callable[[int], None] | None = None
     ) -> None:
         """Store everything `source.read()` returns under `key`, replacing any object there.
 

@@ -7,10 +7,9 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from adapters.errors import ObjectNotFound, StorageUnavailable
-from adapters.storage.base import ObjectInfo, RangeUrl
+from adapters.storage.base import ByteSource, ObjectInfo, RangeUrl
 from adapters.storage.signing import DataUrlSigner
 
 logger = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class LocalStorage:
         return self.signer.sign(key, 0, size, expires_in)
 
     def upload(
-        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+        self, key: str, source: ByteSource, progress: Callable[[int], None] | None = None
     ) -> None:
         """Copy `source` to a temporary file beside the target, then rename it into place."""
         path = self.path_for(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 
 from adapters.errors import ObjectNotFound, StorageUnavailable
-from adapters.storage.base import ObjectInfo, RangeUrl
+from adapters.storage.base import ByteSource, ObjectInfo, RangeUrl
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -150,15 +150,17 @@ class S3Storage:
             self._raise_for(exc, "presign GetObject", key)
 
     def upload(
-        self, key: str, source: BinaryIO, progress: Callable[[int], None] | None = None
+        self, key: str, source: ByteSource, progress: Callable[[int], None] | None = None
     ) -> None:
         """Upload `source` with boto3's managed transfer (multipart above 8 MiB).
 
         s3transfer aborts a failed multipart upload, so no partial object remains.
         """
         try:
+            # s3transfer only calls read() on a source that is not seekable.
             self.client.upload_fileobj(
-                source, self.bucket, self.object_key(key), Callback=progress
+                source,  # type: ignore[arg-type]
+                self.bucket, self.object_key(key), Callback=progress,
             )
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             # A missing bucket must not read as a missing object here, so every
