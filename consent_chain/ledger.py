@@ -4,6 +4,12 @@ A background thread seals the pending transactions into one block when there
 are `max_block_transactions` of them or the oldest has waited
 `max_block_delay_ms`, whichever comes first, then appends the block to the
 store. Submitters wait on a future that resolves once that append is durable.
+
+With a replicated store several proposers append to one chain. When another
+proposer wins the race for a height, the store raises AppendConflict and the
+ledger rebases: it verifies the blocks it missed, re-validates the losing
+batch and the queued transactions against the new head, and seals again at
+the next height.
 """
 
 from __future__ import annotations
@@ -13,14 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from consent_chain.blocks import build_header, seal_header
 from consent_chain.checkpoints import Checkpoint, build_receipt, sign_checkpoint
 from consent_chain.crypto import Signer
-from consent_chain.errors import ChainCorrupted, ChainError
+from consent_chain.errors import ChainCorrupted, ChainError, InvalidTransaction
 from consent_chain.genesis import Genesis
 from consent_chain.merkle import root_hash
+from consent_chain.replication_core import AppendConflict, verify_next_block
+from consent_chain.state import ChainState
 from consent_chain.store import ChainStore, StoredBlock, StoredTransaction
 from consent_chain.transactions import SignedTransaction
 from consent_chain.verify import Replay, replay_chain
@@ -43,6 +51,11 @@ def _now_ms() -> int:
 
 _Pending = tuple[SignedTransaction, "Future[Inclusion]"]
 
+# Allowance for the sealed header and per-transaction framing when
+# `max_block_bytes` caps a block; headers are about 700 bytes.
+BLOCK_OVERHEAD_BYTES = 2048
+TX_OVERHEAD_BYTES = 96
+
 
 class Ledger:
     """Accepts signed transactions for one chain and commits them in signed blocks.
@@ -61,10 +74,14 @@ class Ledger:
         signer: Signer,
         max_block_transactions: int = 100,
         max_block_delay_ms: int = 20,
+        max_block_bytes: int | None = None,
+        max_rebase_attempts: int = 20,
         clock: Callable[[], int] = _now_ms,
     ) -> None:
         if max_block_transactions < 1 or max_block_delay_ms < 0:
             raise ValueError("max_block_transactions must be >= 1 and max_block_delay_ms >= 0")
+        if max_block_bytes is not None and max_block_bytes < 2 * BLOCK_OVERHEAD_BYTES:
+            raise ValueError(f"max_block_bytes must be at least {2 * BLOCK_OVERHEAD_BYTES}")
         report, replay = replay_chain(store, genesis)
         if not report.ok:
             raise ChainCorrupted(f"stored chain fails verification at {report.failure}; "
@@ -74,6 +91,8 @@ class Ledger:
         self.proposer, self._signer = proposer, signer
         self.max_block_transactions = max_block_transactions
         self.max_block_delay_ms = max_block_delay_ms
+        self.max_block_bytes = max_block_bytes
+        self.max_rebase_attempts = max(max_rebase_attempts, 1)
         self._clock = clock
         self._committed = replay
         self._pending_state = replay.state.copy()
@@ -164,8 +183,9 @@ class Ledger:
                         return
                     deadline = self._seconds_to_deadline() if self._pending else None
                     self._condition.wait(deadline)
-                batch = self._pending[: self.max_block_transactions]
-                del self._pending[: self.max_block_transactions]
+                size = self._batch_size()
+                batch = self._pending[:size]
+                del self._pending[:size]
                 if self._pending:
                     self._oldest_pending_at = time.monotonic()
                 else:
@@ -185,15 +205,62 @@ class Ledger:
         elapsed = time.monotonic() - self._oldest_pending_at
         return self.max_block_delay_ms / 1000 - elapsed
 
+    def _batch_size(self) -> int:
+        limit = min(len(self._pending), self.max_block_transactions)
+        if self.max_block_bytes is None:
+            return limit
+        total = BLOCK_OVERHEAD_BYTES
+        for count, (tx, _) in enumerate(self._pending[:limit]):
+            total += len(tx.envelope) + TX_OVERHEAD_BYTES
+            if total > self.max_block_bytes:
+                return max(count, 1)
+        return limit
+
     def _commit(self, batch: list[_Pending]) -> None:
         try:
-            inclusions = self._seal_and_append([tx for tx, _ in batch])
+            batch, inclusions = self._append_rebasing(batch)
         except Exception as error:
             logger.error("sealing block height=%d failed: %s", self._committed.height + 1, error)
             self._fail_pending(batch, error)
             return
         for (_, future), inclusion in zip(batch, inclusions, strict=True):
             future.set_result(inclusion)
+
+    def _append_rebasing(self, batch: list[_Pending]) -> tuple[list[_Pending], list[Inclusion]]:
+        for attempt in range(1, self.max_rebase_attempts + 1):
+            try:
+                return batch, self._seal_and_append([tx for tx, _ in batch])
+            except AppendConflict as conflict:
+                if attempt == self.max_rebase_attempts:
+                    raise
+                logger.info("rebasing after a lost append race (attempt %d): %s",
+                            attempt, conflict)
+                batch = self._rebase(batch)
+                if not batch:
+                    return [], []
+        raise AssertionError("unreachable")
+
+    def _rebase(self, batch: list[_Pending]) -> list[_Pending]:
+        """Catch up with the store, then keep the transactions still valid on the new head."""
+        self._catch_up()
+        with self._condition:
+            state = self._committed.state.copy()
+            kept = _revalidate(state, batch)
+            self._pending = _revalidate(state, self._pending)
+            self._pending_state = state
+        return kept
+
+    def _catch_up(self) -> None:
+        """Verify and apply the blocks other proposers appended since our last commit."""
+        replay = replace(self._committed)
+        head = self.store.head()
+        for height in range(replay.height + 1, (0 if head is None else head.height) + 1):
+            failure = verify_next_block(replay, self.store.block_at(height))
+            if failure is not None:
+                raise ChainCorrupted(f"a block appended by another proposer fails "
+                                     f"verification at {failure}; stop and investigate the "
+                                     "store before sealing more blocks")
+        self._committed = replay
 
     def _seal_and_append(self, txs: list[SignedTransaction]) -> list[Inclusion]:
         base = self._committed
@@ -235,3 +302,16 @@ class Ledger:
             future.set_exception(error)
         for _, future in rest:
             future.set_exception(ChainError(f"an earlier block failed to commit: {error}"))
+
+
+def _revalidate(state: ChainState, items: list[_Pending]) -> list[_Pending]:
+    """Apply each queued transaction to `state`; fail and drop those it now rejects."""
+    kept = []
+    for tx, future in items:
+        try:
+            state.apply(tx)
+        except InvalidTransaction as error:
+            future.set_exception(error)
+            continue
+        kept.append((tx, future))
+    return kept

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.chain.etcd import EtcdChainStore
+from adapters.chain.local_cluster import LocalCluster
 from consent_chain.catalog import CATALOG_FILE, ConsentCatalog
 from consent_chain.genesis import Genesis
 from consent_chain.ledger import Ledger
@@ -14,6 +16,7 @@ from consent_chain.node import ChainNode, NodeSettings
 from consent_chain.state import ChainState
 from consent_chain.store import ChainStore
 from consent_chain.store_sqlite import SqliteChainStore
+from tests.adapters.chain.cluster import session_cluster, stop_session_cluster, unique_prefix
 from tests.consent_chain.builders import (
     DATASET_ID,
     TxFactory,
@@ -50,15 +53,31 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "chain.sqlite"
 
 
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A local 3-member etcd cluster shared by every test in the session."""
+    yield session_cluster(tmp_path_factory)
+    stop_session_cluster()
+
+
 @pytest.fixture(params=["sqlite"])
 def store_factory(
     request: pytest.FixtureRequest, genesis: Genesis, db_path: Path
 ) -> Iterator[StoreFactory]:
-    """Open (or reopen) a store of each backend on the same location."""
+    """Open (or reopen) a store on the same location: SQLite, or etcd where a test asks for it.
+
+    Parametrize `store_factory` indirectly with ["sqlite", "etcd"] to run a test on both.
+    """
     opened: list[ChainStore] = []
+    prefix = unique_prefix("store")
 
     def open_store() -> ChainStore:
-        store = SqliteChainStore(db_path, genesis.chain_id)
+        store: ChainStore
+        if request.param == "etcd":
+            cluster = request.getfixturevalue("etcd_cluster")
+            store = EtcdChainStore(cluster.endpoints, prefix, genesis.chain_id)
+        else:
+            store = SqliteChainStore(db_path, genesis.chain_id)
         opened.append(store)
         return store
 

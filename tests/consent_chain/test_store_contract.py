@@ -11,6 +11,8 @@ from consent_chain.genesis import Genesis
 from consent_chain.store import ChainStore, StoredBlock, StoredTransaction
 from tests.consent_chain.conftest import StoreFactory
 
+pytestmark = pytest.mark.parametrize("store_factory", ["sqlite", "etcd"], indirect=True)
+
 
 def make_block(height: int, prev_hash: bytes, first_leaf: int, count: int) -> StoredBlock:
     header = f"header-{height}".encode()

@@ -1,0 +1,252 @@
+"""A small client for etcd's v3 JSON gateway (etcd 3.4, `/v3/` paths) over `http.client`.
+
+The gateway speaks JSON over HTTP/1.1: keys and values are base64, int64
+fields are decimal strings, and fields holding a zero value (false, 0, an
+empty list) are omitted from responses. Each member endpoint gets a small
+pool of keep-alive connections. A call that fails with a connection error, a
+timeout or a 5xx status moves on to the next member, and the call raises
+StoreUnavailable once its overall deadline has passed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from consent_chain.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REQUEST_TIMEOUT = 1.0
+DEFAULT_DEADLINE = 5.0
+RETRY_PAUSE_SECONDS = 0.05
+POOL_SIZE = 8
+
+Json = dict[str, Any]
+
+
+def encode_bytes(value: bytes) -> str:
+    """Return the base64 text the gateway expects for a key or value."""
+    return base64.b64encode(value).decode("ascii")
+
+
+def decode_bytes(value: str | None) -> bytes:
+    """Return the bytes of a base64 key or value from a response (absent means empty)."""
+    return base64.b64decode(value) if value else b""
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """Return the range_end that selects every key starting with `prefix`."""
+    for index in range(len(prefix) - 1, -1, -1):
+        if prefix[index] < 0xFF:
+            return prefix[:index] + bytes([prefix[index] + 1])
+    return b"\x00"
+
+
+def int_field(message: Json, name: str) -> int:
+    """Return an int64 field of a response, which the gateway sends as a string or omits as 0."""
+    return int(message.get(name, 0))
+
+
+class _Endpoint:
+    """One member's address and its idle keep-alive connections."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname is None:
+            raise ValueError(f"etcd endpoint {url!r} must look like http://host:port; "
+                             "TLS endpoints are not supported yet")
+        self.url = url
+        self.host = parts.hostname
+        self.port = parts.port or 2379
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self, timeout: float) -> http.client.HTTPConnection:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        else:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+        return connection
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < POOL_SIZE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+class GatewayError(Exception):
+    """A member answered with a 4xx status: the request itself was rejected."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"etcd rejected the request with HTTP {status}: {message}")
+        self.status = status
+
+
+class EtcdGateway:
+    """Calls the v3 JSON gateway of a list of etcd members, failing over between them."""
+
+    def __init__(self, endpoints: Sequence[str], *,
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+                 deadline: float = DEFAULT_DEADLINE) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd endpoint is needed, such as "
+                             "http://127.0.0.1:2379")
+        self._endpoints = [_Endpoint(url) for url in endpoints]
+        self.request_timeout = request_timeout
+        self.deadline = deadline
+        self._preferred = 0
+        self._closed = False
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The member URLs, in the order given."""
+        return [endpoint.url for endpoint in self._endpoints]
+
+    def call(self, path: str, body: Json) -> Json:
+        """POST `body` to `path` (such as /v3/kv/range) and return the decoded response.
+
+        Raises StoreUnavailable when no member answered before the deadline,
+        and GatewayError when a member rejected the request with a 4xx status.
+        """
+        payload = json.dumps(body).encode()
+        give_up_at = time.monotonic() + self.deadline
+        failures: list[str] = []
+        while True:
+            for endpoint in self._rotation():
+                remaining = give_up_at - time.monotonic()
+                if remaining <= 0:
+                    raise StoreUnavailable(
+                        f"no etcd member answered {path} within {self.deadline} s "
+                        f"({'; '.join(failures[-3:])}); check that a majority of "
+                        f"{self.endpoints} is running"
+                    )
+                try:
+                    return self._post(endpoint, path, payload, min(self.request_timeout,
+                                                                    remaining))
+                except _Retryable as error:
+                    failures.append(f"{endpoint.url}: {error}")
+                    logger.debug("etcd call %s failed on %s: %s", path, endpoint.url, error)
+                    self._preferred = (self._endpoints.index(endpoint) + 1) % len(
+                        self._endpoints)
+            time.sleep(min(RETRY_PAUSE_SECONDS, max(give_up_at - time.monotonic(), 0)))
+
+    def _rotation(self) -> list[_Endpoint]:
+        if self._closed:
+            raise StoreUnavailable("the etcd client is closed; open a new store")
+        start = self._preferred
+        return self._endpoints[start:] + self._endpoints[:start]
+
+    def _post(self, endpoint: _Endpoint, path: str, payload: bytes, timeout: float) -> Json:
+        connection = endpoint.take(timeout)
+        try:
+            connection.request("POST", path, payload, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise _Retryable(str(error) or type(error).__name__) from error
+        endpoint.give_back(connection)
+        if response.status >= 500:
+            raise _Retryable(f"HTTP {response.status} {_error_message(data)}")
+        if response.status >= 400:
+            raise GatewayError(response.status, _error_message(data))
+        decoded: Json = json.loads(data)
+        return decoded
+
+    def watch(self, key: bytes, range_end: bytes, start_revision: int) -> WatchStream:
+        """Open a watch stream on [key, range_end) from `start_revision` on the first member up."""
+        body = json.dumps({"create_request": {
+            "key": encode_bytes(key), "range_end": encode_bytes(range_end),
+            "start_revision": str(start_revision),
+        }}).encode()
+        failures = []
+        for endpoint in self._rotation():
+            connection = http.client.HTTPConnection(endpoint.host, endpoint.port,
+                                                    timeout=self.request_timeout)
+            try:
+                connection.request("POST", "/v3/watch", body,
+                                   {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                if response.status != 200:
+                    raise _Retryable(f"HTTP {response.status} {_error_message(response.read())}")
+                return WatchStream(connection, response, endpoint.url)
+            except (OSError, http.client.HTTPException, _Retryable) as error:
+                connection.close()
+                failures.append(f"{endpoint.url}: {error}")
+        raise StoreUnavailable(f"no etcd member accepted a watch ({'; '.join(failures)}); "
+                               "check that the members are running")
+
+    def close(self) -> None:
+        """Close every idle connection; later calls raise StoreUnavailable."""
+        self._closed = True
+        for endpoint in self._endpoints:
+            endpoint.close()
+
+
+class WatchStream:
+    """An open `/v3/watch` response: one JSON message a line until closed."""
+
+    def __init__(self, connection: http.client.HTTPConnection,
+                 response: http.client.HTTPResponse, endpoint: str) -> None:
+        self._connection = connection
+        self._response = response
+        self.endpoint = endpoint
+
+    def messages(self, idle_timeout: float) -> Iterator[Json]:
+        """Yield each watch message; stop when the stream ends or is idle for `idle_timeout` s."""
+        sock = self._connection.sock
+        if sock is not None:
+            sock.settimeout(idle_timeout)
+        while True:
+            try:
+                line = self._response.readline()
+            except (OSError, http.client.HTTPException, ValueError):
+                return
+            if not line:
+                return
+            message: Json = json.loads(line)
+            yield message
+
+    def close(self) -> None:
+        """Close the stream; a thread blocked in `messages` returns soon after."""
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._connection.close()
+
+
+class _Retryable(Exception):
+    """A failure after which another member may still succeed."""
+
+
+def _error_message(data: bytes) -> str:
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        return data[:200].decode("utf-8", "replace")
+    if isinstance(decoded, dict):
+        return str(decoded.get("error") or decoded.get("message") or decoded)
+    return str(decoded)
