@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,9 +48,8 @@ class Keys:
     attacker: ForgeKey
 
 
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    """Generate the keys once per session; RSA generation is slow."""
+def generate_keys() -> Keys:
+    """Generate one key of every kind the tests sign with."""
     return Keys(
         broker=ForgeKey.rsa("broker-1"),
         broker_p384=ForgeKey.ec("broker-p384", ec.SECP384R1()),
@@ -60,21 +60,31 @@ def keys() -> Keys:
     )
 
 
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    """Generate the keys once per session; RSA generation is slow."""
+    return generate_keys()
+
+
 @dataclass
 class JwksServer:
-    """A JWKS server on 127.0.0.1 that records each requested path."""
+    """A JWKS and userinfo server on 127.0.0.1 that records each requested path.
+
+    `/userinfo` returns `userinfo[token]` for `Authorization: Bearer <token>`, else 401.
+    """
 
     base_url: str
     documents: dict[str, Any]
     hits: list[str] = field(default_factory=list)
+    userinfo: dict[str, Any] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         """Return the full URL of a served path."""
         return f"{self.base_url}{path}"
 
 
-@pytest.fixture
-def jwks_server(keys: Keys) -> Iterator[JwksServer]:
+@contextmanager
+def running_jwks_server(keys: Keys) -> Iterator[JwksServer]:
     """Serve the broker's and the visa issuer's JWKS, plus an attacker's, on 127.0.0.1."""
     documents: dict[str, Any] = {
         "/broker-jwks": jwks(keys.broker, keys.broker_p384, keys.broker_short),
@@ -91,9 +101,15 @@ def jwks_server(keys: Keys) -> Iterator[JwksServer]:
                 self.send_header("Location", "/visa-jwks")
                 self.end_headers()
                 return
-            document = state.documents.get(self.path)
+            if self.path == "/userinfo":
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                document = state.userinfo.get(token)
+                status = 401 if document is None else 200
+            else:
+                document = state.documents.get(self.path)
+                status = 404 if document is None else 200
             body = json.dumps(document).encode("utf-8")
-            self.send_response(404 if document is None else 200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -110,6 +126,13 @@ def jwks_server(keys: Keys) -> Iterator[JwksServer]:
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def jwks_server(keys: Keys) -> Iterator[JwksServer]:
+    """A JWKS server for one test."""
+    with running_jwks_server(keys) as server:
+        yield server
 
 
 @pytest.fixture
@@ -221,6 +244,22 @@ class Minter:
         }
         signer = self.keys.broker if isinstance(key, _DefaultKey) else key
         return mint(_apply(base_header, header), _apply(base_claims, claims), signer)
+
+
+    def access_token(
+        self, claims: dict[str, Any] | None = None, header: dict[str, Any] | None = None
+    ) -> str:
+        """Mint an RS256 passport-scoped access token from the broker, with no visas."""
+        base_header = {"alg": "RS256", "typ": "at+jwt", "kid": self.keys.broker.kid}
+        base_claims = {
+            "iss": BROKER_ISS,
+            "sub": SUBJECT,
+            "iat": self.now - 10,
+            "exp": self.now + 1800,
+            "jti": str(uuid.uuid4()),
+            "scope": "openid ga4gh_passport_v1",
+        }
+        return mint(_apply(base_header, header), _apply(base_claims, claims), self.keys.broker)
 
 
 @pytest.fixture
