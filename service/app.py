@@ -17,6 +17,10 @@ from adapters.storage.local import LocalStorage
 from adapters.storage.signing import DataUrlSigner
 from service.auth.node import NodeAuth, build_node_auth
 from service.config import Settings
+from service.consent_header import HEADER as CONSENT_HEADER
+from service.consent_header import ConsentHeaderMiddleware
+from service.consent_policy import open_consent_policy
+from service.consent_services import ConsentServices
 from service.drs.build import build_drs_service
 from service.drs.core import DrsService
 from service.handlers.errors import register_error_handlers
@@ -29,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 CORS_MAX_AGE = 30 * 24 * 3600
-EXPOSED_HEADERS = ["Content-Length", "Content-Range", "X-Request-Id"]
+EXPOSED_HEADERS = ["Content-Length", "Content-Range", "X-Request-Id", CONSENT_HEADER]
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Services:
     htsget: HtsgetCore
     auth: NodeAuth
     drs: DrsService | None = None
+    consent: ConsentServices | None = None
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -89,8 +94,9 @@ def build_services(settings: Settings) -> Services:
     limits = TicketLimits(settings.htsget.url_ttl_seconds, settings.htsget.max_block_bytes)
     tickets = TicketService(storage, catalog, limits)
     auth = build_node_auth(settings)
-    core = HtsgetCore(tickets, auth.policy, settings.htsget.max_regions)
-    services = Services(settings, storage, signer, core, auth)
+    consent, policy = open_consent_policy(settings, auth.policy)
+    core = HtsgetCore(tickets, policy, settings.htsget.max_regions)
+    services = Services(settings, storage, signer, core, auth, consent=consent)
     services.drs = build_drs_service(settings, storage, core.policy)
     return services
 
@@ -103,11 +109,13 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     app.add_api("broker.yaml", base_path="/broker", validate_responses=False,
                 strict_validation=False)
     app.add_api("pages.yaml", validate_responses=False, strict_validation=True)
+    app.add_api("consent.yaml", validate_responses=False, strict_validation=True)
     # Connexion 3 answers 404 on /ga4gh/drs/v1 when this API is added before
     # one mounted at /, so it is added last.
     app.add_api("drs.yaml", validate_responses=False, strict_validation=False)
     register_error_handlers(app)
     wrapped: ASGIApp = ServicesMiddleware(app, services)
+    wrapped = ConsentHeaderMiddleware(wrapped)
     wrapped = BodyLimitMiddleware(wrapped, settings.htsget.max_body_bytes)
     origins = settings.cors_allow_origins
     return CORSMiddleware(

@@ -13,6 +13,7 @@ from typing import Any
 
 from service.broker_cli import add_commands
 from service.config import ConfigError, Settings, load_settings
+from service.consent_cli import add_commands as add_consent_commands
 
 logger = logging.getLogger("consentry")
 
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "an empty or missing one gets a generated sample dataset",
     )
     serve_parser.set_defaults(handler=serve)
+    add_consent_commands(commands)
     add_commands(commands)
     return parser
 
