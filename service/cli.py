@@ -14,6 +14,7 @@ from typing import Any
 from service.broker_cli import add_commands
 from service.config import ConfigError, Settings, load_settings
 from service.consent_cli import add_commands as add_consent_commands
+from service.ingest_cli import add_drs_commands
 
 logger = logging.getLogger("consentry")
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "an empty or missing one gets a generated sample dataset",
     )
     serve_parser.set_defaults(handler=serve)
+    add_drs_commands(commands)
     add_consent_commands(commands)
     add_commands(commands)
     return parser
