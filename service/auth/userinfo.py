@@ -56,6 +56,7 @@ def http_userinfo(url: str, timeout: float) -> UserinfoSource:
             with _OPENER.open(request, timeout=timeout) as response:
                 body: bytes = response.read(MAX_USERINFO_BYTES + 1)
         except urllib.error.HTTPError as exc:
+            exc.close()
             if exc.code == 401:
                 raise InvalidAuthentication(
                     "the broker's userinfo endpoint rejected the access token "
