@@ -16,6 +16,12 @@ import uvicorn
 
 from service.app import create_app
 from service.config import Settings, load_settings
+from tests.service.auth.nodes import (  # noqa: F401 (fixtures of the passport HTTP tests)
+    issuer_keys,
+    issuer_minter,
+    issuer_server,
+    passport_node,
+)
 from tests.support import SHARED_DATA, free_port, require_tool
 
 if TYPE_CHECKING:
