@@ -1,0 +1,147 @@
+"""`consentry drs get` resolves DRS URIs, fetches objects from another node and verifies them."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.config import DrsSettings
+from service.federation import FederationError, drs_get, object_url, parse_drs_uri
+from tests.service.drs.conftest import BAM_NAME, DrsNode, drs_settings, run_drs_node
+from tests.support import REPO_ROOT, shared_file
+
+B_HOST = "drs.institution-b.example.org"
+
+
+@pytest.fixture(scope="module")
+def node_b(ingest_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrsNode]:
+    """A second institution: its own state, its own local storage and DRS hostname."""
+    storage = {"backend": "local", "local_root": tmp_path_factory.mktemp("b-objects")}
+    settings = drs_settings(tmp_path_factory.mktemp("b-state"), storage,
+                            drs={"hostname": B_HOST})
+    yield from run_drs_node(settings, "local", ingest_sources)
+
+
+@pytest.fixture
+def peers(node_b: DrsNode) -> DrsSettings:
+    """Institution A's view of its peers: B's hostname and a compact prefix for B."""
+    return DrsSettings(
+        peers={B_HOST: node_b.drs},
+        compact_prefixes={"drs.b": f"{node_b.drs}/objects/{{id}}"},
+    )
+
+
+@pytest.mark.parametrize(("uri", "host", "prefix", "object_id"), [
+    ("drs://drs.example.org/abc.123", "drs.example.org", None, "abc.123"),
+    ("drs://drs.example.org/a%2Fb", "drs.example.org", None, "a%2Fb"),
+    ("drs://drs.b:abc", None, "drs.b", "abc"),
+    ("drs://dg.4503:8f1e-11", None, "dg.4503", "8f1e-11"),
+    ("drs://provider/namespace:acc", None, "provider/namespace", "acc"),
+])
+def test_parse_drs_uri_forms(uri: str, host: str | None, prefix: str | None,
+                             object_id: str) -> None:
+    parsed = parse_drs_uri(uri)
+    assert parsed.hostname == host
+    assert parsed.prefix == prefix
+    assert parsed.object_id == object_id
+
+
+@pytest.mark.parametrize(("uri", "text"), [
+    ("https://drs.example.org/abc", "is not a DRS URI"),
+    ("drs://", "is malformed"),
+    ("drs://drs.example.org/", "is malformed"),
+    ("drs://drs.example.org", "is malformed"),
+    ("drs://bad host/abc", "is malformed"),
+    ("drs://drs.example.org:8443/abc", "is malformed"),
+    ("drs://prefix:", "is malformed"),
+])
+def test_malformed_uri_names_fix(uri: str, text: str) -> None:
+    with pytest.raises(FederationError, match=text) as raised:
+        parse_drs_uri(uri)
+    assert "drs://<" in str(raised.value)
+
+
+def test_unknown_host_defaults_to_https() -> None:
+    url = object_url(parse_drs_uri("drs://drs.example.org/x1"), DrsSettings())
+    assert url == "https://drs.example.org/ga4gh/drs/v1/objects/x1"
+
+
+def test_unknown_prefix_names_setting() -> None:
+    with pytest.raises(FederationError, match=r"drs\.compact_prefixes"):
+        object_url(parse_drs_uri("drs://nope:x1"), DrsSettings())
+
+
+def test_get_by_hostname_fetches_peer_object(node_b: DrsNode, peers: DrsSettings,
+                                             tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    written = drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam")
+    assert written.read_bytes() == shared_file(BAM_NAME).read_bytes()
+    assert not (tmp_path / "copy.bam.part").exists()
+
+
+def test_get_by_compact_uri(node_b: DrsNode, peers: DrsSettings, tmp_path: Path) -> None:
+    record = node_b.records["README.md"]
+    written = drs_get(f"drs://drs.b:{record.id}", peers, tmp_path / "readme")
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == record.sha256
+
+
+def test_get_resumes_partial_download(node_b: DrsNode, peers: DrsSettings,
+                                      tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    data = shared_file(BAM_NAME).read_bytes()
+    (tmp_path / "copy.bam.part").write_bytes(data[:123_456])
+    written = drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam")
+    assert written.read_bytes() == data
+
+
+def test_get_rejects_corrupt_partial(node_b: DrsNode, peers: DrsSettings,
+                                     tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    (tmp_path / "copy.bam.part").write_bytes(b"\0" * 1000)
+    with pytest.raises(FederationError, match="sha256 of drs://"):
+        drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam")
+    assert not (tmp_path / "copy.bam.part").exists()
+    assert not (tmp_path / "copy.bam").exists()
+
+
+def test_get_unknown_object_reports_status(peers: DrsSettings, tmp_path: Path) -> None:
+    with pytest.raises(FederationError, match="status 404: no DRS object with id 'missing'"):
+        drs_get(f"drs://{B_HOST}/missing", peers, tmp_path / "out")
+
+
+def test_cli_fetches_from_other_institution(
+    node_b: DrsNode, drs_local_node: DrsNode, tmp_path: Path
+) -> None:
+    a_config = tmp_path / "institution-a.yaml"
+    a_config.write_text(yaml.safe_dump({
+        "state_dir": str(drs_local_node.settings.state_dir),
+        "drs": {"hostname": "a.example.org", "peers": {B_HOST: node_b.drs}},
+    }))
+    (tmp_path / "passport.jwt").write_text("header.payload.signature\n")
+    record = node_b.records[BAM_NAME]
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "drs", "get", f"drs://{B_HOST}/{record.id}",
+         "-o", str(tmp_path / "fetched.bam"), "--passport", str(tmp_path / "passport.jwt"),
+         "--config", str(a_config)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "fetched.bam")
+    assert (tmp_path / "fetched.bam").read_bytes() == shared_file(BAM_NAME).read_bytes()
+
+
+def test_cli_malformed_uri_exits_1(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "drs", "get", "drs://host:99/x"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    assert "drs://host:99/x" in result.stderr
