@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 30.0
 _CHUNK = 1 << 20
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]+$")
+_HOST_WITH_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]+/")
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)?$")
 # hashlib names of the DRS checksum types this client verifies, strongest first.
 _HASHES = (("sha-256", "sha256"), ("sha256", "sha256"), ("md5", "md5"))
@@ -55,6 +56,11 @@ def parse_drs_uri(uri: str) -> DrsUri:
             f"{uri!r} is not a DRS URI; write drs://<hostname>/<id> or drs://<prefix>:<accession>"
         )
     rest = uri[len("drs://"):]
+    if _HOST_WITH_PORT.match(rest):
+        raise FederationError(
+            f"DRS URI {uri!r} is malformed: hostname DRS URIs take no port; write "
+            "drs://<hostname>/<id> and map the hostname to a URL with a port in drs.peers"
+        )
     # Hostname URIs contain no ':' (no port, and ids are percent-encoded), so one
     # with a ':' is compact: drs://[provider_code/]namespace:accession.
     if ":" in rest:
