@@ -53,12 +53,7 @@ class AccessPolicy(Protocol):
 
 
 class OpenAccessPolicy:
-    """Allow every request.
-
-    NOTE: objects are served without authorization until the passport
-    clearinghouse replaces this class; every handler already goes through
-    `enforce`, so the replacement plugs in here.
-    """
+    """Allow every request; the policy of `auth.mode: open`."""
 
     def decide(self, request: AccessRequest) -> AccessDecision:
         logger.debug(

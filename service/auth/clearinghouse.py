@@ -55,7 +55,7 @@ def missing_credentials_message(endpoint: str) -> str:
 
 
 class PassportPolicy:
-    """Allow a request when a verified passport holds a ControlledAccessGrants visa whose
+    """Allow a request when a verified passport contains a ControlledAccessGrants visa whose
     value is the URL of the dataset that contains the object."""
 
     def __init__(

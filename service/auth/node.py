@@ -110,10 +110,11 @@ class NodeBroker:
         return self.broker.rotate_keys()
 
     def exchange(self, form: Mapping[str, str]) -> dict[str, Any]:
-        """Answer an RFC 8693 token exchange; raise TokenExchangeError with the OAuth error.
+        """Exchange an access token for a passport (RFC 8693).
 
-        NOTE: clients are not authenticated (no client registry exists); the subject
-        access token, signed by this broker, is the only credential checked.
+        Raise TokenExchangeError carrying the OAuth error. NOTE: clients are not
+        authenticated because no client registry exists. The subject access token,
+        signed by this broker, is the only credential checked.
         """
         self.keys.refresh()
         return self.broker.exchange_token(form, self.subject_for)

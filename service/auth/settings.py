@@ -35,7 +35,7 @@ DEFAULT_DATASETS = (DatasetPrefix(id_prefix="sample/", url="{base_url}/datasets/
 
 
 class AuthSettings(BaseModel):
-    """Who may read objects: open access, or GA4GH passports checked by the clearinghouse."""
+    """Access settings: open access, or GA4GH passports checked by the clearinghouse."""
 
     model_config = ConfigDict(extra="forbid")
 

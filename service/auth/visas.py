@@ -25,7 +25,8 @@ VISA_MEDIA_TYPES = frozenset({"vnd.ga4gh.visa+jwt", "jwt"})
 BY_VALUES = frozenset({"self", "peer", "system", "so", "dac"})
 MAX_URL_LENGTH = 255
 # Visa Access Tokens are valid for one hour after `iat` unless the clearinghouse polls
-# the issuer's /userinfo endpoint, which Consentry does not do.
+# the issuer's /userinfo endpoint. Consentry polls only for bearer access tokens
+# (service/auth/userinfo.py), never for visas inside a passport.
 VISA_ACCESS_TOKEN_MAX_AGE = 3600
 EDUPERSON_ROLES = frozenset({"faculty", "student", "member"})
 CUSTOM_ROLE = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*")

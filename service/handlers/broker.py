@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from connexion import request
@@ -14,6 +15,8 @@ from service.auth.node import NodeBroker
 from service.errors import NotFound
 from service.handlers.context import services
 
+logger = logging.getLogger(__name__)
+
 # Token-bearing responses must not be cached (GA4GH AAI 1.2, RFC 6749 section 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -23,6 +26,10 @@ def _broker() -> NodeBroker:
     if broker is None:
         raise NotFound("this node runs no embedded broker; set auth.embedded_broker to true")
     return broker
+
+
+def _request_id() -> str:
+    return str(request.scope.get("consentry.request_id", "-"))
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str]) -> ConnexionResponse:
@@ -43,6 +50,7 @@ def token(body: dict[str, Any] | None = None) -> ConnexionResponse:
     try:
         result = _broker().exchange(form)
     except TokenExchangeError as exc:
+        logger.info("token exchange rejected request_id=%s: %s", _request_id(), exc)
         error = {"error": exc.error, "error_description": exc.description}
         return _json(400, error, NO_STORE)
     return _json(200, result, NO_STORE)
@@ -57,6 +65,7 @@ def userinfo() -> ConnexionResponse:
     try:
         claims = _broker().userinfo(access_token.strip())
     except InvalidAuthentication as exc:
+        logger.info("userinfo rejected request_id=%s: %s", _request_id(), exc.message)
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"', **NO_STORE}
         return _json(401, {"error": "invalid_token", "error_description": exc.message}, challenge)
     return _json(200, claims, NO_STORE)
