@@ -1,5 +1,5 @@
 """htsget in passport mode: real samtools with a bearer passport, and the ticket endpoint's
-401 and 403 answers."""
+401 and 403 responses."""
 
 from __future__ import annotations
 
