@@ -1,10 +1,10 @@
 """Compare ingest throughput with a plain boto3 upload of the same file to a moto S3 server.
 
-The script writes a file of random bytes, starts moto's S3 server on
-127.0.0.1 in a subprocess with fake credentials, and alternates two
-uploads of the file, `--repeats` times each: boto3's `upload_file` (the
-baseline), and `ingest_file`, which streams the file through sha-256 and
-md5 into S3Storage.upload and registers it. It prints the median MiB/s of
+The script writes a file of random bytes and starts moto's S3 server on
+127.0.0.1 in a subprocess with fake credentials. It then alternates two
+uploads of the file, `--repeats` times each. The baseline is boto3's
+`upload_file`. The other is `ingest_file`, which streams the file through
+sha-256 and md5 into S3Storage.upload and registers it. It prints the median MiB/s of
 each and the ratio ingest/baseline. The server is stopped before the
 script exits.
 

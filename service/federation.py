@@ -3,9 +3,10 @@
 Hostname URIs (`drs://host/id`) go to the server that `drs.peers` names for
 the host, else to `https://host/ga4gh/drs/v1`. Compact URIs
 (`drs://prefix:accession`) go to the URL pattern in `drs.compact_prefixes`.
-The object request is a POST that carries the caller's passport; the bytes
-are downloaded into `<output>.part`, resumed from its size with an HTTP
-Range request, and renamed to `<output>` only after the checksum matches.
+The object request is a POST that carries the caller's passport. The bytes
+are downloaded into `<output>.part`, which a later run resumes from its
+size with an HTTP Range request. The file is renamed to `<output>` only
+after the checksum matches.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def _download(
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            # A server that ignores Range answers 200 with the whole object.
+            # A server that ignores Range returns 200 and the whole object.
             mode = "ab" if have and response.status == 206 else "wb"
             with partial.open(mode) as handle:
                 while chunk := response.read(_CHUNK):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from adapters.storage.base import Storage
 from service.access import AccessPolicy
+from service.auth.node import BROKER_PATH
 from service.config import Settings
 from service.drs.core import DrsLimits, DrsService
 from service.drs.objects import NodeAddress, drs_hostname
 from service.drs.registry import DrsRegistry
-
-BROKER_PATH = "/broker"
 
 
 def build_drs_service(settings: Settings, storage: Storage, policy: AccessPolicy) -> DrsService:
@@ -36,10 +35,8 @@ def node_address(settings: Settings) -> NodeAddress:
 
 def passport_issuers(settings: Settings) -> tuple[str, ...]:
     """Return the visa issuers whose visas may authorize objects; empty without passports."""
-    # NOTE: read through getattr while the `auth` settings section is new, so this
-    # module also works on nodes built before it existed.
-    auth = getattr(settings, "auth", None)
-    if auth is None or getattr(auth, "mode", "open") != "passport":
+    auth = settings.auth
+    if auth.mode != "passport":
         return ()
     issuers = [issuer.iss for issuer in auth.trust.visa_issuers]
     if auth.embedded_broker:

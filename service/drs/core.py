@@ -1,9 +1,9 @@
 """The framework-free DRS 1.5 operations that the HTTP handlers call.
 
 Every object and access request goes through `enforce` with the caller's
-bearer token and passports. A bulk request carries one credential set that
-must cover all of its objects; objects it does not cover are reported as
-unresolved, with the status code a single request would have returned.
+bearer token and passports. A bulk request carries one credential set for
+all of its objects. Objects it does not cover are reported as unresolved,
+with the status code a single request would have returned.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ DRS_VERSION = "1.5.0"
 
 @dataclass(frozen=True)
 class DrsCaller:
-    """Who sends a request: the raw Authorization header and any passports from the body."""
+    """The sender of a request: the raw Authorization header and any passports from the body."""
 
     request_id: str
     authorization: str | None = None
@@ -62,7 +62,7 @@ class DrsLimits:
 
 
 class DrsService:
-    """Answer DRS object, access and bulk requests from the registry and the storage backend."""
+    """Serve DRS object, access and bulk requests from the registry and the storage backend."""
 
     def __init__(
         self,

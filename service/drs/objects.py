@@ -19,7 +19,7 @@ DEFAULT_HTSGET_FORMATS = ("BAM", "VCF")
 
 @dataclass(frozen=True)
 class NodeAddress:
-    """How this node's objects are addressed: DRS hostname, base URL and S3 location."""
+    """The addresses of this node's objects: DRS hostname, base URL and S3 location."""
 
     hostname: str
     base_url: str

@@ -75,7 +75,8 @@ def tls_node(ingest_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "TLS node did not start"
+        assert thread.is_alive(), "the TLS node stopped while starting"
+        assert time.monotonic() < deadline, "the TLS node did not start within 10 s"
         time.sleep(0.02)
     yield DrsNode(settings.base_url, settings, "local", records)
     server.should_exit = True
