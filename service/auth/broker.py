@@ -226,7 +226,10 @@ class EmbeddedBroker:
 
     def _lifetime(self, expires_in: int) -> int:
         if not 0 < expires_in <= self.max_lifetime:
-            raise ValueError(f"expires_in {expires_in} must be between 1 and {self.max_lifetime}")
+            raise ValueError(
+                f"expires_in {expires_in} s is not between 1 and {self.max_lifetime} s, the "
+                "broker's maximum token lifetime (auth.broker_max_token_seconds)"
+            )
         return expires_in
 
     def _sign(self, claims: dict[str, Any], typ: str, jku: str | None = None) -> str:
