@@ -1,7 +1,7 @@
 """Audit index: access decisions from the chain, searchable by dataset, object and requester.
 
 The index (`audit.sqlite` in the node directory) is derived data. `sync`
-copies every `access_decision` transaction that the store holds beyond the
+copies every `access_decision` transaction that the store contains beyond the
 last indexed position, so the file can be deleted and rebuilt at any time.
 Rows carry only what the chain carries: pseudonyms, object ids, visa ids.
 """

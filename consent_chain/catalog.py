@@ -2,7 +2,7 @@
 
 The chain records consent per dataset and withdrawals per participant
 pseudonym, but never object names next to participants. This SQLite file
-(`catalog.sqlite` in the node directory) holds the links:
+(`catalog.sqlite` in the node directory) contains the links:
 
 - each dataset's ControlledAccessGrants URL and its object id prefixes;
 - for each withdrawn participant, the object id prefixes of their samples.

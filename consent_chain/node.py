@@ -53,7 +53,7 @@ class NodeSettings:
     institution_id: str
     institution_name: str
     max_block_transactions: int = 100
-    max_block_delay_ms: int = 5
+    max_block_delay_ms: int = 0
 
 
 def _now_ms() -> int:

@@ -7,8 +7,8 @@ request, and all their reasons are returned. A request is allowed only when
 some access basis exists (a ControlledAccessGrants visa for the dataset,
 Registered Access, or open-access mode) and no rule denies.
 
-The module is framework-free and never sees tokens: the service layer turns
-a verified passport into `Evidence`.
+The module is framework-free and never receives tokens. The service layer
+turns a verified passport into `Evidence`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class VisaClaim:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a verified passport offers for one dataset.
+    """Visas of a verified passport that bear on one dataset.
 
     `grants` are unexpired ControlledAccessGrants visas whose value is the
     dataset URL. `registered_access` is a linked ResearcherStatus and
@@ -77,7 +77,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class DatasetConsent:
-    """A dataset's consent as the chain holds it, and the withdrawn participants a request hits."""
+    """A dataset's consent as recorded on chain, and the withdrawn participants a request hits."""
 
     dataset_id: str
     url: str

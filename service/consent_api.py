@@ -1,7 +1,7 @@
-"""Framework-free answers for the consent chain HTTP API: proofs, blocks and the audit query.
+"""Framework-free responses of the consent chain HTTP API: proofs, blocks and the audit query.
 
-Everything returned is what the chain itself holds (signed headers, signed
-transactions, pseudonyms), so no answer contains personal data.
+Everything returned is what the chain itself stores (signed headers, signed
+transactions, pseudonyms), so no response contains personal data.
 """
 
 from __future__ import annotations

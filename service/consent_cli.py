@@ -127,9 +127,9 @@ def _add_consent_options(parser: argparse.ArgumentParser, register: bool) -> Non
     parser.add_argument("--objects", nargs="+", required=register, metavar="PREFIX",
                         help="object id prefixes that belong to the dataset")
     parser.add_argument("--not-before", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="first day (UTC) on which the consent holds")
+                        help="first day (UTC) on which the consent is in effect")
     parser.add_argument("--expires", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="first day (UTC) on which the consent no longer holds")
+                        help="first day (UTC) on which the consent is no longer in effect")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

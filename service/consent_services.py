@@ -38,7 +38,7 @@ class ConsentServices:
 
 
 def chain_directory(settings: Settings) -> Path:
-    """Return the directory that holds the node's chain files."""
+    """Return the directory of the node's chain files."""
     return settings.state_dir / "chain"
 
 

@@ -16,7 +16,7 @@ class ChainSettings(BaseModel):
     institution_id: str = Field("local-institution", pattern=MEMBER_ID_PATTERN)
     institution_name: str = Field("Local institution", min_length=1, max_length=256)
     max_block_transactions: int = Field(100, ge=1, le=10_000)
-    max_block_delay_ms: int = Field(5, ge=0, le=10_000)
+    max_block_delay_ms: int = Field(0, ge=0, le=10_000)
     write_timeout_seconds: float = Field(10.0, gt=0, le=300)
     nonprofit_organizations: tuple[str, ...] = ()
     deny_unregistered: bool = False
