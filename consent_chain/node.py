@@ -47,7 +47,7 @@ SUBMIT_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class NodeSettings:
-    """Where a node keeps its files, which institution it is, and its group-commit limits."""
+    """Directory, institution identity and group-commit limits of one node."""
 
     directory: Path
     institution_id: str
