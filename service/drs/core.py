@@ -23,6 +23,7 @@ from service.drs.objects import (
     NodeAddress,
     authorizations,
     drs_object,
+    policy_object_id,
 )
 from service.drs.registry import DrsRecord, DrsRegistry
 from service.errors import (
@@ -83,7 +84,7 @@ class DrsService:
     def get_object(self, object_id: str, caller: DrsCaller) -> dict[str, Any]:
         """Return the DrsObject `object_id` if the caller may read it."""
         record = self._record(object_id)
-        self._decide("drs/object", record.id, caller)
+        self._decide("drs/object", record, caller)
         return drs_object(record, self.address)
 
     def options_object(self, object_id: str) -> dict[str, Any]:
@@ -95,7 +96,7 @@ class DrsService:
         """Mint a signed URL for the whole object; it expires no later than the decision."""
         record = self._record(object_id)
         _check_access_id(record.id, access_id)
-        decision = self._decide("drs/access", record.id, caller)
+        decision = self._decide("drs/access", record, caller)
         return self._mint(record, decision)
 
     def bulk_objects(self, object_ids: Sequence[str], caller: DrsCaller) -> dict[str, Any]:
@@ -181,11 +182,11 @@ class DrsService:
         return record
 
     def _decide(
-        self, endpoint: str, object_id: str, caller: DrsCaller,
+        self, endpoint: str, record: DrsRecord, caller: DrsCaller,
         credentials: tuple[str, ...] | None = None,
     ) -> AccessDecision:
         found = caller.credentials() if credentials is None else credentials
-        request = AccessRequest(caller.request_id, endpoint, object_id, (), found)
+        request = AccessRequest(caller.request_id, endpoint, policy_object_id(record), (), found)
         return enforce(self.policy, request)
 
     def _bulk_decision(
@@ -200,7 +201,7 @@ class DrsService:
         if record is None:
             return 404
         try:
-            return self._decide(endpoint, object_id, caller, credentials)
+            return self._decide(endpoint, record, caller, credentials)
         except PermissionDenied as exc:
             logger.info("request_id=%s bulk %s: %s", caller.request_id, endpoint, exc.message)
             return status_for(exc)

@@ -72,16 +72,32 @@ def access_methods(record: DrsRecord, address: NodeAddress) -> list[dict[str, An
     return methods
 
 
-def htsget_url(record: DrsRecord, base_url: str) -> str | None:
-    """Return the htsget URL of `record`, or None when htsget cannot serve its format."""
+def htsget_id(record: DrsRecord) -> str | None:
+    """Return the id htsget serves `record` under, or None when htsget cannot serve it."""
     if record.format is None or record.format not in DATA_SUFFIX:
         return None
     suffix = DATA_SUFFIX[record.format]
     if not record.storage_key.endswith(suffix):
         return None
-    htsget_id = record.storage_key[: -len(suffix)]
+    return record.storage_key[: -len(suffix)]
+
+
+def policy_object_id(record: DrsRecord) -> str:
+    """Return the id access decisions use for `record`: its htsget id, else its storage key.
+
+    htsget and DRS requests for one file then reach the access policy, the
+    dataset prefixes and the consent-chain log under the same id.
+    """
+    return htsget_id(record) or record.storage_key
+
+
+def htsget_url(record: DrsRecord, base_url: str) -> str | None:
+    """Return the htsget URL of `record`, or None when htsget cannot serve its format."""
+    object_id = htsget_id(record)
+    if object_id is None or record.format is None:
+        return None
     endpoint = "reads" if record.format in READS_FORMATS else "variants"
-    url = f"{base_url}/{endpoint}/{quote(htsget_id)}"
+    url = f"{base_url}/{endpoint}/{quote(object_id)}"
     if record.format not in DEFAULT_HTSGET_FORMATS:
         url += f"?format={record.format}"
     return url

@@ -22,7 +22,7 @@ def passport_node(
     """A local DRS node that requires a passport granting dataset cohort1."""
     storage = {"backend": "local", "local_root": tmp_path_factory.mktemp("passport-objects")}
     auth = {"mode": "passport", "embedded_broker": True,
-            "datasets": [{"id_prefix": "cohort1.", "url": "{base_url}" + DATASET_PATH}]}
+            "datasets": [{"id_prefix": "cohort1/", "url": "{base_url}" + DATASET_PATH}]}
     settings = drs_settings(tmp_path_factory.mktemp("passport-state"), storage, auth=auth)
     yield from run_drs_node(settings, "local", ingest_sources)
 
