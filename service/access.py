@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from service.errors import PermissionDenied
+from service.errors import InvalidAuthentication, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +70,15 @@ def enforce(policy: AccessPolicy, request: AccessRequest) -> AccessDecision:
         reasons = "; ".join(decision.reasons) or "no reason given"
         raise PermissionDenied(f"access to {request.object_id!r} denied: {reasons}")
     return decision
+
+
+def bearer_credentials(authorization: str | None) -> tuple[str, ...]:
+    """Return the token of an `Authorization: Bearer` header, or nothing without a header."""
+    if authorization is None:
+        return ()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidAuthentication(
+            "the Authorization header must be 'Bearer <token>', with a passport or an access token"
+        )
+    return (token.strip(),)

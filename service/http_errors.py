@@ -46,3 +46,11 @@ def htsget_body(error: ServiceError) -> dict[str, Any]:
 def drs_body(error: ServiceError) -> dict[str, Any]:
     """Return the DRS error body `{"msg", "status_code"}`."""
     return {"msg": error.message, "status_code": status_for(error)}
+
+
+DRS_PATH_PREFIX = "/ga4gh/drs/"
+
+
+def error_body(path: str, error: ServiceError) -> dict[str, Any]:
+    """Return `error` in the body format of the API that `path` belongs to."""
+    return drs_body(error) if path.startswith(DRS_PATH_PREFIX) else htsget_body(error)

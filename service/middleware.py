@@ -10,7 +10,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PayloadTooLarge
-from service.http_errors import htsget_body, status_for
+from service.http_errors import error_body, status_for
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -45,7 +45,7 @@ class ServicesMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Reject request bodies over `max_bytes` with an htsget PayloadTooLarge (413).
+    """Reject request bodies over `max_bytes` with PayloadTooLarge (413) in the API's error format.
 
     The declared Content-Length is checked first. The body is then read in
     full (it is at most `max_bytes`), so a chunked body is cut off as soon as
@@ -62,7 +62,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send, int(declared))
+            await self._reject(scope, send, int(declared))
             return
 
         chunks: list[bytes] = []
@@ -74,7 +74,7 @@ class BodyLimitMiddleware:
             chunks.append(message.get("body", b""))
             received += len(chunks[-1])
             if received > self.max_bytes:
-                await self._reject(send, received)
+                await self._reject(scope, send, received)
                 return
             if not message.get("more_body", False):
                 break
@@ -90,11 +90,11 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send, size: int) -> None:
+    async def _reject(self, scope: Scope, send: Send, size: int) -> None:
         error = PayloadTooLarge(
             f"the request body has at least {size} bytes; the limit is {self.max_bytes} bytes"
         )
-        body = json.dumps(htsget_body(error)).encode()
+        body = json.dumps(error_body(scope["path"], error)).encode()
         await send(
             {
                 "type": "http.response.start",

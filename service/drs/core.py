@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.storage.base import Storage
-from service.access import AccessDecision, AccessPolicy, AccessRequest, enforce
+from service.access import (
+    AccessDecision,
+    AccessPolicy,
+    AccessRequest,
+    bearer_credentials,
+    enforce,
+)
 from service.drs.objects import (
     ACCESS_IDS,
     NodeAddress,
@@ -27,7 +33,6 @@ from service.drs.objects import (
 )
 from service.drs.registry import DrsRecord, DrsRegistry
 from service.errors import (
-    InvalidAuthentication,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -51,7 +56,7 @@ class DrsCaller:
 
     def credentials(self) -> tuple[str, ...]:
         """Return the bearer token (if any) followed by the passports."""
-        return (*_bearer_token(self.authorization), *self.passports)
+        return (*bearer_credentials(self.authorization), *self.passports)
 
 
 @dataclass(frozen=True)
@@ -259,14 +264,3 @@ def _check_unique(values: Sequence[str], what: str) -> None:
     repeated = sorted(value for value, count in Counter(values).items() if count > 1)
     if repeated:
         raise InvalidInput(f"the bulk request repeats {what} {', '.join(repeated)}; list each once")
-
-
-def _bearer_token(authorization: str | None) -> tuple[str, ...]:
-    """Return the token of an `Authorization: Bearer` header, if there is one."""
-    if authorization is None:
-        return ()
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidAuthentication("the Authorization header must be 'Bearer <token>'")
-    return (token.strip(),)
-

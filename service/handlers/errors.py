@@ -13,18 +13,17 @@ from starlette.exceptions import HTTPException
 
 from adapters.errors import ObjectNotFound, StorageUnavailable
 from service.errors import InvalidInput, NotFound, ServiceError, ServiceUnavailable
-from service.http_errors import drs_body, htsget_body, status_for
+from service.http_errors import error_body, status_for
 
 logger = logging.getLogger(__name__)
 
-DRS_PREFIX = "/ga4gh/drs/"
 
 
 def error_response(request: ConnexionRequest, error: ServiceError) -> ConnexionResponse:
     """Return `error` in the body format of the API the request was sent to."""
     status = status_for(error)
     path = request.url.path
-    body = drs_body(error) if path.startswith(DRS_PREFIX) else htsget_body(error)
+    body = error_body(path, error)
     request_id = request.scope.get("consentry.request_id", "-")
     level = logging.WARNING if status >= 500 else logging.INFO
     logger.log(level, "request_id=%s %s %s -> %d %s: %s", request_id, request.method, path,

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.access import AccessPolicy, AccessRequest, enforce
-from service.errors import InvalidAuthentication, InvalidInput
+from service.access import AccessPolicy, AccessRequest, bearer_credentials, enforce
+from service.errors import InvalidInput
 from service.htsget.query import (
     Endpoint,
     Query,
@@ -71,20 +71,10 @@ class HtsgetCore:
             f"htsget/{query.endpoint.value}",
             query.id,
             regions,
-            _bearer_credentials(context.authorization),
+            bearer_credentials(context.authorization),
         )
         decision = enforce(self.policy, request)
         return self.tickets.ticket(query, decision.expires_at)
-
-
-def _bearer_credentials(authorization: str | None) -> tuple[str, ...]:
-    """Return the token of an `Authorization: Bearer` header, if there is one."""
-    if authorization is None:
-        return ()
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidAuthentication("the Authorization header must be 'Bearer <passport JWT>'")
-    return (token.strip(),)
 
 
 def _describe(region: Region) -> str:

@@ -58,6 +58,15 @@ def test_bulk_access_over_limit_is_413(drs_node: DrsNode) -> None:
     _error(response, 413, f"limit is {MAX_BULK}")
 
 
+def test_body_over_size_limit_is_413_in_drs_shape(drs_node: DrsNode) -> None:
+    passports = ["x" * 70000]
+
+    response = httpx.post(f"{drs_node.drs}/objects",
+                          json={"bulk_object_ids": ["a"], "passports": passports}, timeout=10)
+
+    _error(response, 413, "the limit is 65536 bytes")
+
+
 def test_bulk_duplicates_are_400(drs_node: DrsNode) -> None:
     object_id = drs_node.records[BAM_NAME].id
     _error(_bulk(drs_node, [object_id, "other", object_id]), 400, object_id)
