@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from consent_chain.duo import ID_BY_NAME, KNOWN_CODES
+
 NRES = "DUO:0000004"
 GRU = "DUO:0000042"
 HMB = "DUO:0000006"
@@ -28,15 +30,8 @@ TS = "DUO:0000025"
 NPU = "DUO:0000045"
 NCU = "DUO:0000046"
 
-DUO_NAMES: dict[str, str] = {
-    NRES: "NRES", GRU: "GRU", HMB: "HMB", DS: "DS", POA: "POA",
-    "DUO:0000012": "RS", "DUO:0000015": "NMDS", "DUO:0000016": "GSO", NPUNCU: "NPUNCU",
-    "DUO:0000019": "PUB", "DUO:0000020": "COL", "DUO:0000021": "IRB", "DUO:0000022": "GS",
-    "DUO:0000024": "MOR", TS: "TS", "DUO:0000026": "US", "DUO:0000027": "PS",
-    "DUO:0000028": "IS", "DUO:0000029": "RTN", "DUO:0000043": "CC", "DUO:0000044": "NPOA",
-    NPU: "NPU", NCU: "NCU",
-}
-DUO_BY_NAME = {name: term for term, name in DUO_NAMES.items()}
+DUO_NAMES: dict[str, str] = KNOWN_CODES
+DUO_BY_NAME = ID_BY_NAME
 
 # Permissions and modifiers the service can check on its own, so Registered
 # Access (or open-access mode) may cover them. Every other term restricts the

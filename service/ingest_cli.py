@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from adapters.errors import StorageUnavailable
+from consent_chain.duo import InvalidConsentCodes, normalize_codes
 from service.config import load_settings
-from service.drs.duo import InvalidConsentCodes, normalize_codes
 from service.drs.registry import DrsRegistry, RegistryConflict
 from service.federation import FederationError, drs_get
 from service.ingest import IngestError, IngestOptions, ingest_files

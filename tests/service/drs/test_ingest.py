@@ -17,7 +17,7 @@ from adapters.storage.base import ByteSource
 from adapters.storage.local import LocalStorage
 from adapters.storage.s3 import S3Storage
 from adapters.storage.signing import DataUrlSigner
-from service.drs.duo import InvalidConsentCodes, normalize_codes
+from consent_chain.duo import InvalidConsentCodes, normalize_codes
 from service.drs.registry import DrsRegistry
 from service.ingest import IngestError, IngestOptions, ingest_file
 from service.ingest_index import IndexBuildError

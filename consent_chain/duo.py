@@ -1,4 +1,4 @@
-"""Data Use Ontology (DUO) codes that ingest accepts as an object's consent terms.
+"""Data Use Ontology (DUO) permission and modifier terms known to Consentry.
 
 The table lists the current permission and modifier terms of DUO
 (https://github.com/EBISPOT/DUO, `src/ontology/duo.csv`), keyed by DUO id,
@@ -37,7 +37,7 @@ MODIFIERS = {
     "DUO:0000028": "IS",
 }
 KNOWN_CODES = {**PERMISSIONS, **MODIFIERS}
-_ID_BY_NAME = {name: duo_id for duo_id, name in KNOWN_CODES.items()}
+ID_BY_NAME = {name: duo_id for duo_id, name in KNOWN_CODES.items()}
 
 
 class InvalidConsentCodes(ValueError):
@@ -53,11 +53,11 @@ def normalize_codes(codes: Iterable[str]) -> tuple[str, ...]:
     found: list[str] = []
     for code in codes:
         text = code.strip()
-        duo_id = text.upper() if text.upper() in KNOWN_CODES else _ID_BY_NAME.get(text.upper())
+        duo_id = text.upper() if text.upper() in KNOWN_CODES else ID_BY_NAME.get(text.upper())
         if duo_id is None:
             raise InvalidConsentCodes(
                 f"unknown consent code {text!r}; use a DUO id such as DUO:0000042 or one of "
-                f"{', '.join(sorted(_ID_BY_NAME))}"
+                f"{', '.join(sorted(ID_BY_NAME))}"
             )
         if duo_id not in found:
             found.append(duo_id)
