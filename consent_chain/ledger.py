@@ -15,6 +15,7 @@ the next height.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,12 @@ from dataclasses import dataclass, replace
 from consent_chain.blocks import build_header, seal_header
 from consent_chain.checkpoints import Checkpoint, build_receipt, sign_checkpoint
 from consent_chain.crypto import Signer
-from consent_chain.errors import ChainCorrupted, ChainError, InvalidTransaction
+from consent_chain.errors import (
+    BlockNotFound,
+    ChainCorrupted,
+    ChainError,
+    InvalidTransaction,
+)
 from consent_chain.genesis import Genesis
 from consent_chain.merkle import root_hash
 from consent_chain.replication_core import AppendConflict, verify_next_block
@@ -55,6 +61,7 @@ _Pending = tuple[SignedTransaction, "Future[Inclusion]"]
 # `max_block_bytes` caps a block; headers are about 700 bytes.
 BLOCK_OVERHEAD_BYTES = 2048
 TX_OVERHEAD_BYTES = 96
+REBASE_BACKOFF_SECONDS = 0.001
 
 
 class Ledger:
@@ -75,7 +82,7 @@ class Ledger:
         max_block_transactions: int = 100,
         max_block_delay_ms: int = 20,
         max_block_bytes: int | None = None,
-        max_rebase_attempts: int = 20,
+        max_rebase_attempts: int = 100,
         clock: Callable[[], int] = _now_ms,
     ) -> None:
         if max_block_transactions < 1 or max_block_delay_ms < 0:
@@ -235,6 +242,8 @@ class Ledger:
                     raise
                 logger.info("rebasing after a lost append race (attempt %d): %s",
                             attempt, conflict)
+                # Random backoff, so two proposers that keep colliding drift apart.
+                time.sleep(random.uniform(0, min(attempt, 20) * REBASE_BACKOFF_SECONDS))
                 batch = self._rebase(batch)
                 if not batch:
                     return [], []
@@ -253,9 +262,14 @@ class Ledger:
     def _catch_up(self) -> None:
         """Verify and apply the blocks other proposers appended since our last commit."""
         replay = replace(self._committed)
-        head = self.store.head()
-        for height in range(replay.height + 1, (0 if head is None else head.height) + 1):
-            failure = verify_next_block(replay, self.store.block_at(height))
+        # Read block keys until one is missing rather than trusting the head
+        # record, so a block written without a head update is verified too.
+        while True:
+            try:
+                block = self.store.block_at(replay.height + 1)
+            except BlockNotFound:
+                break
+            failure = verify_next_block(replay, block)
             if failure is not None:
                 raise ChainCorrupted(f"a block appended by another proposer fails "
                                      f"verification at {failure}; stop and investigate the "

@@ -124,7 +124,13 @@ class EtcdChainStore:
         return head
 
     def append_block(self, block: StoredBlock) -> None:
-        """Append `block` in one etcd txn; raise AppendConflict if another writer won."""
+        """Append `block` in one etcd txn; raise AppendConflict if another writer won.
+
+        NOTE: StoreUnavailable here means the outcome is unknown, unlike in the
+        SQLite store. A txn that timed out while quorum was lost can stay in
+        the surviving leader's Raft log and commit once quorum returns; the
+        ledger then finds the block on its next rebase.
+        """
         encoded = encode_block(block)
         if len(encoded) > self.max_block_bytes:
             raise StoreConflict(f"block {block.height} is {len(encoded)} bytes framed; etcd "

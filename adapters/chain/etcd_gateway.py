@@ -188,10 +188,12 @@ class EtcdGateway:
             try:
                 connection.request("POST", "/v3/watch", body,
                                    {"Content-Type": "application/json"})
+                # getresponse() may drop connection.sock, so keep it for close().
+                sock = connection.sock
                 response = connection.getresponse()
                 if response.status != 200:
                     raise _Retryable(f"HTTP {response.status} {_error_message(response.read())}")
-                return WatchStream(connection, response, endpoint.url)
+                return WatchStream(connection, response, sock, endpoint.url)
             except (OSError, http.client.HTTPException, _Retryable) as error:
                 connection.close()
                 failures.append(f"{endpoint.url}: {error}")
@@ -209,32 +211,33 @@ class WatchStream:
     """An open `/v3/watch` response: one JSON message a line until closed."""
 
     def __init__(self, connection: http.client.HTTPConnection,
-                 response: http.client.HTTPResponse, endpoint: str) -> None:
+                 response: http.client.HTTPResponse, sock: socket.socket | None,
+                 endpoint: str) -> None:
         self._connection = connection
         self._response = response
+        self._sock = sock
         self.endpoint = endpoint
 
     def messages(self, idle_timeout: float) -> Iterator[Json]:
         """Yield each watch message; stop when the stream ends or is idle for `idle_timeout` s."""
-        sock = self._connection.sock
-        if sock is not None:
-            sock.settimeout(idle_timeout)
+        if self._sock is not None:
+            self._sock.settimeout(idle_timeout)
         while True:
             try:
                 line = self._response.readline()
+                message: Json | None = json.loads(line) if line else None
             except (OSError, http.client.HTTPException, ValueError):
                 return
-            if not line:
+            if message is None:
                 return
-            message: Json = json.loads(line)
             yield message
 
     def close(self) -> None:
         """Close the stream; a thread blocked in `messages` returns soon after."""
-        sock = self._connection.sock
-        if sock is not None:
+        if self._sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
+        self._response.close()
         self._connection.close()
 
 
