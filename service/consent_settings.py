@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MEMBER_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
@@ -21,3 +23,7 @@ class ChainSettings(BaseModel):
     nonprofit_organizations: tuple[str, ...] = ()
     deny_unregistered: bool = False
     register_sample_dataset: bool = True
+    store: Literal["sqlite", "etcd"] = "sqlite"
+    etcd_endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
+    etcd_prefix: str = Field("consentry/chain", min_length=1, pattern=r"^[^/](.*[^/])?$")
+    finality: Literal["proposer", "quorum"] = "proposer"
