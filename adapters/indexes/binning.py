@@ -70,6 +70,8 @@ def reg2bins(start: int, end: int, min_shift: int, depth: int) -> list[int]:
     return bins
 
 
+_NO_LIMIT = 1 << 64
+
 class ReferenceBins:
     """Bins, chunks and lower offset bounds of one reference sequence.
 
@@ -131,6 +133,7 @@ class BinningIndex:
             return []
         reference = self._references[ref_id]
         min_offset = self._min_offset(reference, start)
+        max_offset = self._max_offset(reference, end)
         found: list[tuple[int, int]] = []
         bins = reference.sorted_bins
         for first, last in bin_ranges(start, end, self.min_shift, self.depth):
@@ -138,9 +141,9 @@ class BinningIndex:
             while i < len(bins) and bins[i] <= last:
                 flat = reference.chunks[bins[i]]
                 found.extend(
-                    (flat[j], flat[j + 1])
+                    (flat[j], min(flat[j + 1], max_offset))
                     for j in range(0, len(flat), 2)
-                    if flat[j + 1] > min_offset
+                    if flat[j + 1] > min_offset and flat[j] < max_offset
                 )
                 i += 1
         return _merge(found)
@@ -172,6 +175,29 @@ class BinningIndex:
             if loffset is not None:
                 return loffset
         return 0
+
+    def _max_offset(self, reference: ReferenceBins, end: int) -> int:
+        """Return a virtual offset at or after which every record starts at or after `end`.
+
+        It is the first chunk of the nearest stored bin to the right of
+        `end`: every record in such a bin starts at or after `end`, so in a
+        coordinate-sorted file it comes after every record that overlaps the
+        region. htslib's iterator bounds its chunks the same way.
+        """
+        bin_number = level_start(self.depth) + ((end - 1) >> self.min_shift) + 1
+        if bin_number >= level_start(self.depth + 1):
+            bin_number = 0
+        while True:
+            # Moving right from a last child lands on the next parent's first
+            # child; step up to that parent instead, whose range lies further right.
+            while bin_number % 8 == 1:
+                bin_number = (bin_number - 1) >> 3
+            if bin_number == 0:
+                return _NO_LIMIT
+            flat = reference.chunks.get(bin_number)
+            if flat:
+                return min(flat[0::2])
+            bin_number += 1
 
     def _chunk_extent(self) -> tuple[int, int] | None:
         if self._extent is None:

@@ -189,6 +189,18 @@ def test_wgs_scale_bai_parses_quickly() -> None:
 
 def test_wgs_scale_bai_query_is_narrow() -> None:
     index = parse_bai(synthetic_wgs_bai())
-    # Two chunks of the leaf bin, one each of bins 966 (level 4), 1 and 0.
+    # The two chunks of the leaf bin. The synthetic file puts the upper bins'
+    # chunks after the next leaf bin's first chunk, so the right-hand bound
+    # drops them, as it would for records that start after the region.
     chunks = index.query(3, 50_000_000, 50_000_001)
-    assert len(chunks) == 5
+    assert len(chunks) == 2
+
+
+def test_chunks_stop_before_next_bin() -> None:
+    index = parse_bai(shared_file("htsnexus_test_NA12878.bam.bai").read_bytes())
+
+    chunks = index.query(10, 5_012_345, 5_012_346)
+    later = index.query(10, 5_050_000, 5_060_000)
+
+    # Without the bound, bins 73, 9, 1 and 0 add chunks from all over contig 11.
+    assert max(chunk.end for chunk in chunks) <= min(chunk.begin for chunk in later)
