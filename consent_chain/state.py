@@ -254,14 +254,18 @@ def _consent_withdraw(state: ChainState, tx: SignedTransaction, model: BaseModel
 def _access_decision(state: ChainState, tx: SignedTransaction, model: BaseModel) -> None:
     payload = cast(AccessDecision, model)
     dataset_id = payload.consent.dataset_id
-    dataset = state._custodian_dataset(tx, dataset_id)
+    # Any member the submit policy allows may record decisions, because every
+    # institution that serves a copy of a dataset records its own decisions.
+    dataset = state.datasets.get(dataset_id)
+    if dataset is None:
+        raise InvalidTransaction(f"dataset {dataset_id!r} is not registered")
     if payload.consent.version > dataset.version:
         raise InvalidTransaction(
             f"decision evaluated consent version {payload.consent.version} of {dataset_id!r}, "
             f"but the latest version is {dataset.version}"
         )
-    # The custodian signs both the withdrawal and its decisions in one seq
-    # order, so an allow after a whole-dataset withdrawal is always an error.
+    # Transactions are applied in chain order, so an allow that lands after a
+    # whole-dataset withdrawal is always an error, whoever signed it.
     if payload.decision == "allow" and dataset.withdrawn:
         raise InvalidTransaction(f"allow decision on dataset {dataset_id!r} after withdrawal")
 

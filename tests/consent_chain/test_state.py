@@ -79,11 +79,29 @@ def test_role_not_in_policy_rejected(state: ChainState, txs: TxFactory) -> None:
     rejects(state, tx, "does not allow role 'research'")
 
 
-def test_decision_by_non_custodian_rejected(state: ChainState, txs: TxFactory) -> None:
+def test_decision_by_other_member_accepted(state: ChainState, txs: TxFactory) -> None:
     state.apply(txs.register_dataset())
     state.policy.submit["access_decision"].append("research")
-    tx = txs.make("research-b", "access_decision", access_decision(1))
+    state.apply(txs.make("research-b", "access_decision", access_decision(1)))
+    assert state.next_seq("research-b") == 2
+
+
+def test_withdrawal_by_non_custodian_rejected(state: ChainState, txs: TxFactory) -> None:
+    state.apply(txs.register_dataset())
+    state.policy.submit["consent_withdraw"].append("research")
+    tx = txs.make("research-b", "consent_withdraw",
+                  {"dataset_id": DATASET_ID, "scope": "dataset"})
     rejects(state, tx, "belongs to 'hospital-a'")
+
+
+def test_allow_by_other_member_after_withdrawal_rejected(state: ChainState,
+                                                         txs: TxFactory) -> None:
+    state.apply(txs.register_dataset())
+    state.apply(txs.make("hospital-a", "consent_withdraw",
+                         {"dataset_id": DATASET_ID, "scope": "dataset"}))
+    state.policy.submit["access_decision"].append("research")
+    tx = txs.make("research-b", "access_decision", access_decision(1))
+    rejects(state, tx, "after withdrawal")
 
 
 def test_decision_on_unknown_dataset_rejected(state: ChainState, txs: TxFactory) -> None:
