@@ -7,6 +7,11 @@ member and block proposer (`genesis.json`), the pseudonym secret
 (`pseudonym.key`) and the store (`chain.sqlite`). Later starts load the same
 files and refuse a genesis that names another institution.
 
+With `genesis_file` set, the node joins a chain shared by several
+institutions instead: it copies that genesis into the directory and checks
+that its own key belongs to `institution_id`. With `store="etcd"` the blocks
+live in etcd (see consent_chain.node_etcd).
+
 Only this node signs, but several processes may write the store (the server
 and `consentry consent ...` commands). `submit` therefore reloads the ledger
 when another process has extended the store, and retries once a concurrent
@@ -23,17 +28,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from consent_chain.checkpoints import Checkpoint, TrustedKey, trusted_keys
-from consent_chain.crypto import Signer, participant_pseudonym, requester_pseudonym
-from consent_chain.errors import ChainError, StoreConflict
+from consent_chain.crypto import Signer, key_id_for, participant_pseudonym, requester_pseudonym
+from consent_chain.errors import ChainError, InvalidGenesis, StoreConflict
 from consent_chain.genesis import Genesis, load_genesis, make_genesis, member_entry
 from consent_chain.ledger import Inclusion, Ledger
 from consent_chain.models import PAYLOAD_MODELS
 from consent_chain.state import ChainState
 from consent_chain.store_sqlite import SqliteChainStore
-from consent_chain.transactions import sign_transaction
+from consent_chain.transactions import SignedTransaction, sign_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +59,11 @@ class NodeSettings:
     institution_name: str
     max_block_transactions: int = 100
     max_block_delay_ms: int = 0
+    genesis_file: Path | None = None
+    store: Literal["sqlite", "etcd"] = "sqlite"
+    etcd_endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
+    etcd_prefix: str = "consentry/chain"
+    finality: Literal["proposer", "quorum"] = "proposer"
 
 
 def _now_ms() -> int:
@@ -99,6 +109,8 @@ def load_or_create_secret(path: Path) -> bytes:
 def load_or_create_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
     """Load the pinned genesis file, or write a single-institution genesis on first start."""
     path = settings.directory / GENESIS_FILE
+    if settings.genesis_file is not None:
+        return pin_shared_genesis(settings, signer)
     if path.exists():
         genesis = load_genesis(path.read_bytes())
         proposers = genesis.model.policy.block.proposers
@@ -123,6 +135,50 @@ def load_or_create_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
     return genesis
 
 
+def pin_shared_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
+    """Load `settings.genesis_file`, check this node's key is a member's, and pin a copy.
+
+    The copy in the node directory is what `consentry chain verify` reads. A
+    directory already pinned to another chain is rejected rather than replaced.
+    """
+    assert settings.genesis_file is not None
+    source = settings.genesis_file
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise InvalidGenesis(f"cannot read chain.genesis_file {source}: {error}") from error
+    genesis = load_genesis(data)
+    check_member_key(genesis, settings.institution_id, signer.public_key, source)
+    pinned = settings.directory / GENESIS_FILE
+    if not pinned.exists():
+        write_private_file(pinned, data)
+        os.chmod(pinned, 0o644)
+        logger.info("pinned shared genesis %s chain_id=%s", source, genesis.chain_id)
+    elif pinned.read_bytes() != data:
+        pinned_id = load_genesis(pinned.read_bytes()).chain_id
+        raise InvalidGenesis(f"{settings.directory} belongs to chain {pinned_id}, but "
+                             f"chain.genesis_file {source} defines chain {genesis.chain_id}; "
+                             "use a fresh state directory for the new chain")
+    return genesis
+
+
+def check_member_key(genesis: Genesis, member: str, public_key: bytes, source: Path) -> None:
+    """Raise InvalidGenesis unless `public_key` is a key of `member` and it may propose."""
+    entry = next((item for item in genesis.model.members if item.id == member), None)
+    if entry is None:
+        known = ", ".join(item.id for item in genesis.model.members)
+        raise InvalidGenesis(f"{source} has no member {member!r} (members: {known}); set "
+                             "chain.institution_id to this institution's member id")
+    key_id = key_id_for(public_key)
+    if key_id not in {key.key_id for key in entry.keys}:
+        raise InvalidGenesis(f"{source} lists no key {key_id} for member {member!r}, so this "
+                             "node's institution.key is not that member's key; put the "
+                             "public key from `consentry chain keygen` into the genesis")
+    if member not in genesis.model.policy.block.proposers:
+        raise InvalidGenesis(f"member {member!r} is not a block proposer in {source}; "
+                             "a node must propose blocks, so list it with --proposers")
+
+
 class ChainNode:
     """The local institution's view of the chain: it signs, submits and proves transactions."""
 
@@ -139,6 +195,10 @@ class ChainNode:
     @classmethod
     def open(cls, settings: NodeSettings) -> ChainNode:
         """Open the node in `settings.directory`, creating its keys and genesis on first start."""
+        if settings.store == "etcd":
+            from consent_chain.node_etcd import EtcdChainNode
+
+            return EtcdChainNode.open_etcd(settings)
         directory = settings.directory
         directory.mkdir(parents=True, exist_ok=True)
         signer = Signer.from_seed(load_or_create_secret(directory / KEY_FILE))
@@ -192,11 +252,7 @@ class ChainNode:
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             with self._lock:
                 self._refresh_locked()
-                tx = sign_transaction(
-                    self._signer, chain_id=self.chain_id, tx_type=tx_type, member=self.member,
-                    seq=self._ledger.next_seq(self.member), time=_now_ms(), payload=payload,
-                )
-                future = self._ledger.submit(tx)
+                future = self._ledger.submit(self._sign(tx_type, payload))
             try:
                 return future.result(timeout)
             except StoreConflict:
@@ -219,6 +275,13 @@ class ChainNode:
         with self._lock:
             self._ledger.close()
             self.store.close()
+
+    def _sign(self, tx_type: str, payload: dict[str, Any]) -> SignedTransaction:
+        """Sign the member's next transaction, numbered after the ledger's pending ones."""
+        return sign_transaction(
+            self._signer, chain_id=self.chain_id, tx_type=tx_type, member=self.member,
+            seq=self._ledger.next_seq(self.member), time=_now_ms(), payload=payload,
+        )
 
     def _open_ledger(self) -> Ledger:
         return Ledger(

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from consent_chain.errors import ChainError
 from consent_chain.policy import DatasetConsent, Evidence, Verdict, VisaClaim, evaluate
+from consent_chain.replication import ChainHalted
 from service.access import AccessDecision, AccessPolicy, AccessRequest
 from service.auth.models import AcceptedVisa, Identity, VisaType
 from service.auth.policy import REGISTERED_ACCESS
@@ -115,7 +116,7 @@ class ChainAccessPolicy:
                 entry.dataset_id, request.object_id)
         except ChainError as error:
             logger.error("consent chain unavailable request_id=%s: %s", request.request_id, error)
-            raise ServiceUnavailable("the consent chain is unavailable; retry later") from error
+            raise _unavailable(error, "the consent chain is unavailable; retry later") from error
         record = self.consent.node.state.datasets.get(entry.dataset_id)
         if record is None:
             raise PermissionDenied(
@@ -185,14 +186,21 @@ class ChainAccessPolicy:
         except (ChainError, TimeoutError, ValueError) as error:
             logger.error("recording access decision failed request_id=%s object=%s: %r",
                          request.request_id, request.object_id, error)
-            raise ServiceUnavailable(
-                "the consent chain could not record the access decision; retry later"
+            raise _unavailable(
+                error, "the consent chain could not record the access decision; retry later"
             ) from error
         tx_hash = inclusion.tx_hash.hex()
         logger.info("access %s request_id=%s object=%s dataset=%s tx=%s",
                     "allowed" if judgement.verdict.allowed else "denied", request.request_id,
                     request.object_id, dataset.dataset_id, tx_hash)
         return tx_hash
+
+
+def _unavailable(error: Exception, message: str) -> ServiceUnavailable:
+    """Return the 503 for a chain failure; a halted chain is named, since retrying will not help."""
+    if isinstance(error, ChainHalted):
+        return ServiceUnavailable(f"access decisions are suspended because {error}")
+    return ServiceUnavailable(message)
 
 
 def evidence_for(identity: Identity, dataset_url: str, now: float) -> Evidence:

@@ -10,9 +10,10 @@ from consent_chain.audit import AUDIT_FILE, AuditIndex
 from consent_chain.catalog import CATALOG_FILE, ConsentCatalog
 from consent_chain.consents import build_consent, register_dataset
 from consent_chain.errors import InvalidTransaction
-from consent_chain.node import ChainNode, NodeSettings
+from consent_chain.node import ChainNode
 from consent_chain.policy import PolicyOptions
 from service.config import Settings
+from service.consent_settings import node_settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,7 @@ def open_consent_services(settings: Settings) -> ConsentServices:
     """Open (on first start: create) the chain node, catalog and audit index."""
     config = settings.chain
     directory = chain_directory(settings)
-    node = ChainNode.open(NodeSettings(
-        directory=directory,
-        institution_id=config.institution_id,
-        institution_name=config.institution_name,
-        max_block_transactions=config.max_block_transactions,
-        max_block_delay_ms=config.max_block_delay_ms,
-    ))
+    node = ChainNode.open(node_settings(config, directory))
     options = PolicyOptions(
         nonprofit_organizations=frozenset(org.lower() for org in config.nonprofit_organizations),
     )

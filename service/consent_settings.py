@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from consent_chain.node import NodeSettings
 
 MEMBER_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
 
@@ -27,3 +30,20 @@ class ChainSettings(BaseModel):
     etcd_endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
     etcd_prefix: str = Field("consentry/chain", min_length=1, pattern=r"^[^/](.*[^/])?$")
     finality: Literal["proposer", "quorum"] = "proposer"
+    genesis_file: Path | None = None
+
+
+def node_settings(config: ChainSettings, directory: Path) -> NodeSettings:
+    """Return the chain node's settings, keeping its files in `directory`."""
+    return NodeSettings(
+        directory=directory,
+        institution_id=config.institution_id,
+        institution_name=config.institution_name,
+        max_block_transactions=config.max_block_transactions,
+        max_block_delay_ms=config.max_block_delay_ms,
+        genesis_file=config.genesis_file,
+        store=config.store,
+        etcd_endpoints=config.etcd_endpoints,
+        etcd_prefix=config.etcd_prefix,
+        finality=config.finality,
+    )
