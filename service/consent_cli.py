@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from adapters.chain.etcd import EtcdChainStore
 from consent_chain.checkpoints import verify_receipt
 from consent_chain.consents import build_consent, register_dataset, update_consent, withdraw
-from consent_chain.errors import ChainError
-from consent_chain.genesis import load_genesis
-from consent_chain.node import GENESIS_FILE, STORE_FILE
+from consent_chain.crypto import Signer
+from consent_chain.errors import BlockNotFound, ChainError
+from consent_chain.genesis import Genesis, load_genesis, make_genesis, member_entry
+from consent_chain.models import PAYLOAD_MODELS
+from consent_chain.node import GENESIS_FILE, KEY_FILE, STORE_FILE, load_or_create_secret
+from consent_chain.store import ChainHead
 from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
 from service.config import Settings, load_settings
 from service.consent_services import ConsentServices, chain_directory, open_consent_services
+from service.consent_settings import ChainSettings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -41,8 +49,9 @@ def _fail(message: str) -> int:
 
 
 def chain_verify(args: argparse.Namespace) -> int:
-    """Re-verify the stored chain from the pinned genesis; exit 1 naming the first bad block."""
-    directory = chain_directory(_settings(args))
+    """Re-verify the stored chain (on etcd nodes, the local mirror) and compare it with etcd."""
+    settings = _settings(args)
+    directory = chain_directory(settings)
     genesis_path = directory / GENESIS_FILE
     if not genesis_path.is_file():
         return _fail(f"no consent chain at {directory}: {genesis_path} is missing")
@@ -51,6 +60,7 @@ def chain_verify(args: argparse.Namespace) -> int:
         store = SqliteChainStore(directory / STORE_FILE, genesis.chain_id)
         try:
             report = verify_chain(store, genesis)
+            head = store.head()
         finally:
             store.close()
     except ChainError as error:
@@ -59,7 +69,111 @@ def chain_verify(args: argparse.Namespace) -> int:
         return _fail(f"chain verification failed at {report.failure}")
     print(f"chain {genesis.chain_id} verified: {report.blocks_verified} blocks, "
           f"{report.log_size} transactions, log root {report.log_root.hex()}")
+    if settings.chain.store != "etcd":
+        return 0
+    return _compare_with_etcd(settings.chain, genesis, head)
+
+
+def _compare_with_etcd(config: ChainSettings, genesis: Genesis, mirror: ChainHead | None) -> int:
+    """Print the mirror's and etcd's heads; exit 1 unless the mirror is a prefix of etcd's chain."""
+    try:
+        etcd = EtcdChainStore(config.etcd_endpoints, config.etcd_prefix, genesis.chain_id)
+        try:
+            head = etcd.head()
+            same = mirror is None or etcd.block_at(mirror.height).block_hash == mirror.block_hash
+        finally:
+            etcd.close()
+    except BlockNotFound:
+        head, same = None, False
+    except ChainError as error:
+        return _fail(f"cannot read the chain in etcd under {config.etcd_prefix!r}: {error}")
+    print(f"mirror head: {_describe(mirror)}")
+    print(f"etcd head:   {_describe(head)}")
+    if not same:
+        return _fail("the local mirror is not a prefix of the chain in etcd: its head block "
+                     "is missing from etcd or differs there; stop the node and investigate")
+    behind = (0 if head is None else head.height) - (0 if mirror is None else mirror.height)
+    if behind > 0:
+        print(f"the mirror is {behind} blocks behind etcd; the running node catches up")
     return 0
+
+
+def _describe(head: ChainHead | None) -> str:
+    if head is None:
+        return "empty (no blocks)"
+    return f"height {head.height}, block {head.block_hash.hex()}, {head.log_size} transactions"
+
+
+def chain_keygen(args: argparse.Namespace) -> int:
+    """Create this institution's Ed25519 key if missing; print its public key as JSON."""
+    settings = _settings(args)
+    config = settings.chain
+    path = chain_directory(settings) / KEY_FILE
+    existed = path.exists()
+    try:
+        signer = Signer.from_seed(load_or_create_secret(path))
+    except ChainError as error:
+        return _fail(str(error))
+    public_key = signer.public_key.hex()
+    print(json.dumps({
+        "institution_id": config.institution_id,
+        "key_id": signer.key_id,
+        "public_key": public_key,
+        "key_file": str(path),
+        "created": not existed,
+        "member": f"{config.institution_id}:{config.institution_name}:custodian:{public_key}",
+    }, indent=2))
+    return 0
+
+
+def chain_genesis(args: argparse.Namespace) -> int:
+    """Write a genesis shared by several institutions, in canonical bytes."""
+    try:
+        members = [parse_member(text) for text in args.member]
+        genesis = make_genesis(
+            name=args.name, time=time.time_ns() // 1_000_000, members=members,
+            submit=submit_policy(members, args.submit),
+            proposers=args.proposers or [member["id"] for member in members],
+        )
+    except (ValueError, ChainError) as error:
+        return _fail(str(error))
+    unknown = set(genesis.model.policy.block.proposers) - {m["id"] for m in members}
+    if unknown:
+        return _fail(f"proposers {sorted(unknown)} are not members; pass a --member for each")
+    args.output.write_bytes(genesis.encoded)
+    print(f"wrote genesis of chain {genesis.chain_id} with members "
+          f"{', '.join(m['id'] for m in members)} to {args.output}")
+    return 0
+
+
+def parse_member(text: str) -> dict[str, Any]:
+    """Parse `ID:NAME:ROLE:PUBKEY_HEX` (NAME may contain colons) into a genesis member entry."""
+    parts = text.split(":")
+    if len(parts) < 4:
+        raise ValueError(f"--member {text!r} must look like ID:NAME:ROLE:PUBKEY_HEX")
+    member_id, role, key_hex = parts[0], parts[-2], parts[-1]
+    try:
+        key = bytes.fromhex(key_hex)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError(f"--member {member_id!r} has public key {key_hex!r}; expected the 64 "
+                         "hex digits that `consentry chain keygen` prints")
+    return member_entry(member_id, ":".join(parts[1:-2]), role, [key])
+
+
+def submit_policy(members: Sequence[dict[str, Any]],
+                  overrides: Sequence[str]) -> dict[str, list[str]]:
+    """Let every member role submit every transaction type, except where `TYPE=ROLE,...` says."""
+    roles = sorted({str(member["role"]) for member in members})
+    policy = {tx_type: list(roles) for tx_type in PAYLOAD_MODELS}
+    for override in overrides:
+        tx_type, _, listed = override.partition("=")
+        if tx_type not in policy or not listed:
+            raise ValueError(f"--submit {override!r} must look like TYPE=ROLE[,ROLE...] with "
+                             f"TYPE one of {', '.join(sorted(policy))}")
+        policy[tx_type] = listed.split(",")
+    return policy
 
 
 def chain_receipt(args: argparse.Namespace) -> int:
@@ -104,6 +218,23 @@ def consent_withdraw(args: argparse.Namespace) -> int:
         consent.node, consent.catalog, args.dataset, args.participant, args.objects or ()))
 
 
+def consent_catalog(args: argparse.Namespace) -> int:
+    """Link this node's objects to a dataset that any member registered on the chain."""
+    try:
+        with _open(args) as consent:
+            consent.node.refresh()
+            record = consent.node.state.datasets.get(args.dataset)
+            if record is None:
+                return _fail(f"dataset {args.dataset!r} is not registered on the consent chain; "
+                             "its custodian registers it with `consentry consent register`")
+            consent.catalog.set_dataset(args.dataset, args.url, args.objects)
+    except (ChainError, ValueError) as error:
+        return _fail(str(error))
+    print(f"cataloged dataset {args.dataset} (custodian {record.custodian}): objects "
+          f"{' '.join(args.objects)}")
+    return 0
+
+
 def _run_change(args: argparse.Namespace, change: Callable[[ConsentServices], object]) -> int:
     try:
         with _open(args) as consent:
@@ -142,6 +273,27 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     verify = chain_commands.add_parser("verify", parents=[config],
                                        help="re-verify every block from the genesis")
     verify.set_defaults(handler=chain_verify)
+    keygen = chain_commands.add_parser("keygen", parents=[config],
+                                       help="create this institution's signing key if missing "
+                                       "and print its public key")
+    keygen.set_defaults(handler=chain_keygen)
+    genesis = chain_commands.add_parser("genesis",
+                                        help="write the genesis of a chain shared by several "
+                                        "institutions")
+    genesis.add_argument("--member", action="append", required=True,
+                         metavar="ID:NAME:ROLE:PUBKEY_HEX",
+                         help="a member institution; repeat for each (the `member` value that "
+                         "`consentry chain keygen` prints)")
+    genesis.add_argument("--proposers", nargs="+", metavar="ID",
+                         help="members allowed to propose blocks (default: every member)")
+    genesis.add_argument("--submit", action="append", default=[], metavar="TYPE=ROLE,...",
+                         help="roles allowed to submit one transaction type (default: every "
+                         "member role may submit every type); repeat for several types")
+    genesis.add_argument("--name", default="consentry-consortium", help="chain name")
+    genesis.add_argument("-o", "--output", type=Path, required=True,
+                         help="genesis file to write; copy it to every node and set "
+                         "chain.genesis_file")
+    genesis.set_defaults(handler=chain_genesis)
     receipt = chain_commands.add_parser("receipt", parents=[config],
                                         help="print the receipt of a transaction")
     receipt.add_argument("tx_hash", help="transaction hash (X-Consent-Decision header value)")
@@ -167,3 +319,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     withdrawal.add_argument("--objects", nargs="+", metavar="PREFIX",
                             help="object id prefixes of the participant's samples")
     withdrawal.set_defaults(handler=consent_withdraw)
+    catalog = consent_commands.add_parser("catalog", parents=[config],
+                                          help="link this node's objects to a dataset another "
+                                          "institution registered")
+    catalog.add_argument("--dataset", required=True, help="dataset id registered on the chain")
+    catalog.add_argument("--url", required=True,
+                         help="dataset URL that ControlledAccessGrants visas name")
+    catalog.add_argument("--objects", nargs="+", required=True, metavar="PREFIX",
+                         help="object id prefixes, on this node, that belong to the dataset")
+    catalog.set_defaults(handler=consent_catalog)
