@@ -35,7 +35,8 @@ def parse_duration(text: str) -> int:
 
 
 def _open_broker(args: argparse.Namespace) -> NodeBroker:
-    settings = load_settings(args.config)
+    overrides = {"port": args.port} if getattr(args, "port", None) is not None else {}
+    settings = load_settings(args.config, **overrides)
     if not settings.auth.embedded_broker:
         raise ConfigError("the embedded broker is disabled; set auth.embedded_broker to true")
     return NodeBroker.from_settings(settings)
@@ -118,6 +119,9 @@ def _add_output_options(parser: argparse.ArgumentParser, default: str) -> None:
                         help=f"lifetime: seconds, or a number with s, m, h or d such as 30m "
                         f"(default {default})")
     parser.add_argument("--config", type=Path, help="YAML settings file of the node")
+    parser.add_argument("--port", type=int,
+                        help="port of the node, when it was started with serve --port; the "
+                        "broker's issuer URL includes it")
     parser.add_argument("-o", "--output", type=Path,
                         help="write the token to this file (mode 0600) instead of printing it")
 

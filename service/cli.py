@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
+import socket
 import sys
 import warnings
 from collections.abc import Sequence
@@ -35,24 +37,43 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before any file is written when another process already listens on the port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another server, perhaps "
+                "another consentry serve, uses it, so pass --port with a free port"
+            ) from exc
+
+
 def serve(args: argparse.Namespace) -> int:
     """Start the service; on an empty local store, create the sample dataset first."""
-    # connexion 3.3 imports starlette.testclient, which warns about httpx on every start.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
     from service.app import SETTINGS_ENVIRONMENT_VARIABLE, create_app
     from service.auth.node import write_demo_passport
-    from service.sample_data import SAMPLE_ID, ensure_sample_data, quickstart_commands
+    from service.sample_data import (
+        SAMPLE_ID,
+        ensure_sample_data,
+        has_sample_data,
+        quickstart_commands,
+    )
 
     settings = _settings_from(args)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    _check_port_free(settings.host, settings.port)
     created = False
     if settings.storage.backend == "local":
         created = ensure_sample_data(settings.storage.local_root)
     app = create_app(settings)
     if settings.storage.backend == "local":
-        passport = write_demo_passport(settings, SAMPLE_ID)
+        passport = None
+        if has_sample_data(settings.storage.local_root):
+            passport = write_demo_passport(settings, SAMPLE_ID)
         print(quickstart_commands(settings, created, passport), flush=True)
     options: dict[str, Any] = {"host": settings.host, "port": settings.port,
                                "log_level": settings.log_level.lower(), "access_log": False}
@@ -68,6 +89,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="consentry", description=__doc__)
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {importlib.metadata.version('consentry')}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the htsget service")
     serve_parser.add_argument("--config", type=Path, help="YAML settings file")
@@ -88,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # connexion 3.3 imports starlette.testclient, which warns about httpx on every import.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))

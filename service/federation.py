@@ -126,7 +126,11 @@ def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
             found: dict[str, Any] = json.loads(response.read())
             return found
     except urllib.error.HTTPError as exc:
-        raise FederationError(f"POST {url} failed with status {exc.code}: {_message(exc)}") from exc
+        hint = ""
+        if exc.code == 401 and not body.get("passports"):
+            hint = "; pass a passport with --passport FILE"
+        message = f"POST {url} failed with status {exc.code}: {_message(exc)}{hint}"
+        raise FederationError(message) from exc
     except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
         raise FederationError(f"POST {url} failed: {exc}; check drs.peers and the network") from exc
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from adapters.errors import StorageUnavailable
 from consent_chain.duo import InvalidConsentCodes, normalize_codes
 from service.config import load_settings
+from service.drs.objects import drs_hostname
 from service.drs.registry import DrsRegistry, RegistryConflict
 from service.federation import FederationError, drs_get
 from service.ingest import IngestError, IngestOptions, ingest_files
@@ -76,9 +77,14 @@ def run_drs_get(args: argparse.Namespace) -> int:
     """Download one object; print the path written."""
     settings = load_settings(args.config)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    # The node's own drs:// hostname resolves to its own base URL, which
+    # carries the port that hostname-based URIs leave out.
+    own_host = drs_hostname(settings.drs.hostname, settings.base_url)
+    peers = {own_host: f"{settings.base_url}/ga4gh/drs/v1", **settings.drs.peers}
+    drs_settings = settings.drs.model_copy(update={"peers": peers})
     try:
         passports = read_passports(args.passport) if args.passport else ()
-        written = drs_get(args.uri, settings.drs, args.output, passports, sys.stderr)
+        written = drs_get(args.uri, drs_settings, args.output, passports, sys.stderr)
     except FederationError as exc:
         print(f"consentry drs get: {exc}", file=sys.stderr)
         return 1

@@ -35,6 +35,11 @@ def ensure_sample_data(root: Path) -> bool:
     return True
 
 
+def has_sample_data(root: Path) -> bool:
+    """Return True if `root` holds the generated sample BAM."""
+    return (root / (SAMPLE_ID + ".bam")).is_file()
+
+
 def quickstart_commands(settings: Settings, created: bool, passport: Path | None = None) -> str:
     """Return the ready-to-run client commands printed when the service starts.
 
@@ -43,6 +48,14 @@ def quickstart_commands(settings: Settings, created: bool, passport: Path | None
     name, start, end = SAMPLE_REGION
     base = settings.base_url
     lines = [f"Consentry htsget is serving {settings.storage.local_root.resolve()} at {base}"]
+    if not has_sample_data(settings.storage.local_root):
+        port = "" if settings.port == 8080 else f" --port {settings.port}"
+        lines += [
+            "Map object-id prefixes to dataset URLs in auth.datasets (README: Passport access),",
+            "then issue a passport with a grant for a dataset URL, for example:",
+            f"  consentry passport issue --sub you --grant {base}/datasets/NAME{port} -o you.jwt",
+        ]
+        return "\n".join(lines)
     if created:
         lines.append(f"It holds a generated sample dataset, {SAMPLE_ID} (BAM and VCF).")
     auth = ""

@@ -110,7 +110,12 @@ class PassportVerifier:
             raise TokenError("required claim 'iss' is missing")
         broker = self.trust.broker(iss) if isinstance(iss, str) else None
         if broker is None:
-            raise TokenError(f"passport issuer {iss!r} is not a trusted broker")
+            trusted = ", ".join(repr(issuer.iss) for issuer in self.trust.brokers) or "none"
+            raise TokenError(
+                f"passport issuer {iss!r} is not a trusted broker (trusted: {trusted}); a "
+                "passport from another node's embedded broker names that node's URL, so issue "
+                "it with the same --config or --port as the node"
+            )
 
         key = self.keys.key_for(broker, header.kid, header.jku, header.alg)
         claims = verify_signature(token, key, header.alg)

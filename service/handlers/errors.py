@@ -28,8 +28,11 @@ def error_response(request: ConnexionRequest, error: ServiceError) -> ConnexionR
     level = logging.WARNING if status >= 500 else logging.INFO
     logger.log(level, "request_id=%s %s %s -> %d %s: %s", request_id, request.method, path,
                status, error.name, error.message)
+    # RFC 6750 section 3: a 401 names the scheme the client should use.
+    headers = {"WWW-Authenticate": 'Bearer realm="consentry"'} if status == 401 else None
     return ConnexionResponse(
-        status_code=status, content_type="application/json", body=json.dumps(body)
+        status_code=status, content_type="application/json", body=json.dumps(body),
+        headers=headers,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,16 +93,43 @@ def test_serve_leaves_existing_data_alone(tmp_path: Path) -> None:
     data.mkdir()
     (data / "README").write_text("my own data\n")
     port = free_port()
-    process, _ = _start(tmp_path, "--port", str(port), "--data-dir", str(data))
+    process, lines = _start(tmp_path, "--port", str(port), "--data-dir", str(data))
     try:
-        passport = (tmp_path / ".consentry" / "demo-passport.jwt").read_text().strip()
-        response = httpx.get(f"http://127.0.0.1:{port}/reads/sample/NA00001", timeout=10,
-                             headers={"Authorization": f"Bearer {passport}"})
+        response = httpx.get(f"http://127.0.0.1:{port}/reads/sample/NA00001", timeout=10)
     finally:
         _stop(process)
+    banner = "".join(lines)
 
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert sorted(path.name for path in data.iterdir()) == ["README"]
+    assert not (tmp_path / ".consentry" / "demo-passport.jwt").exists()
+    assert "sample/NA00001" not in banner
+    assert f"consentry passport issue --sub you --grant http://127.0.0.1:{port}/datasets/" in banner
+    assert f"--port {port}" in banner
+
+
+def test_serve_on_busy_port_fails_before_writing(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )
+
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_option_prints_version() -> None:
+    result = subprocess.run([sys.executable, "-m", "service.cli", "--version"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("consentry ")
 
 
 def test_serve_rejects_invalid_settings_file(tmp_path: Path) -> None:

@@ -186,6 +186,7 @@ def test_tampered_data_url_is_invalid_authentication(local_node: Node, change: d
 
     assert response.status_code == 401
     assert _error(response)["error"] == "InvalidAuthentication"
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_data_url_for_other_key_is_rejected(local_node: Node) -> None:

@@ -145,3 +145,22 @@ def test_cli_malformed_uri_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "drs://host:99/x" in result.stderr
+
+
+def test_cli_resolves_own_self_uri_with_port(drs_local_node: DrsNode, tmp_path: Path) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text(yaml.safe_dump({
+        "state_dir": str(drs_local_node.settings.state_dir),
+        "port": drs_local_node.settings.port,
+    }))
+    record = drs_local_node.records[BAM_NAME]
+    self_uri = f"drs://127.0.0.1/{record.id}"
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "drs", "get", self_uri,
+         "-o", str(tmp_path / "own.bam"), "--config", str(config)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "own.bam").read_bytes() == shared_file(BAM_NAME).read_bytes()
