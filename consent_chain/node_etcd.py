@@ -42,7 +42,7 @@ from consent_chain.store_sqlite import SqliteChainStore
 
 logger = logging.getLogger(__name__)
 
-# Longest wait, per decision, for the mirror to reach the etcd head read at
+# Maximum wait, per decision, for the mirror to reach the etcd head read at
 # request time. Blocks usually arrive over the watch within milliseconds.
 MIRROR_WAIT_SECONDS = 2.0
 
@@ -193,10 +193,10 @@ class EtcdChainNode(ChainNode):
         return self._ledger.committed.height < self.follower.replay.height
 
     def _reload_ledger(self) -> None:
-        # NOTE: reopening replays the whole chain from etcd, which costs time in
-        # proportion to its length; it happens only when a transaction depends
-        # on blocks the ledger has not seen (a new dataset or consent version
-        # from another institution, or a command of this node in another process).
+        # NOTE: reopening replays the whole chain from etcd, so it costs time in
+        # proportion to the chain's length. It happens only when a transaction
+        # depends on blocks the ledger has not seen, such as a dataset another
+        # institution registered or a command this node ran in another process.
         logger.info("ledger at height %d lags the mirror at height %d; reloading it",
                     self._ledger.committed.height, self.follower.replay.height)
         self._ledger.close()
