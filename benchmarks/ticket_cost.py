@@ -61,7 +61,7 @@ def ticket_cost(data_dir: Path, object_id: str, region: str, repeats: int = 300)
     with tempfile.TemporaryDirectory(prefix="consentry-bench-state-") as state_dir:
         settings = load_settings(
             None, port=0, state_dir=state_dir,
-            storage={"backend": "local", "local_root": data_dir},
+            storage={"backend": "local", "local_root": data_dir}, auth={"mode": "open"},
         )
         core = build_services(settings).htsget
         ticket = core.get(Endpoint.READS, object_id, params, context)
