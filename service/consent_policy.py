@@ -55,7 +55,9 @@ def open_consent_policy(
     if config.register_sample_dataset:
         ensure_sample_dataset(consent, settings)
     verifier: IdentityVerifier | None = getattr(inner, "verifier", None)
-    return consent, ChainAccessPolicy(consent, inner, verifier, config.deny_unregistered)
+    policy = ChainAccessPolicy(consent, inner, verifier, config.deny_unregistered,
+                               leeway_seconds=settings.auth.trust.leeway_seconds)
+    return consent, policy
 
 
 class IdentityVerifier(Protocol):
@@ -85,8 +87,12 @@ class ChainAccessPolicy:
         verifier: IdentityVerifier | None,
         deny_unregistered: bool = False,
         clock: Callable[[], float] = time.time,
+        leeway_seconds: float = 0,
     ) -> None:
         self.consent = consent
+        # Visas count as unexpired for as long as passport verification accepts
+        # them, so the two checks never disagree about the same visa.
+        self.leeway_seconds = leeway_seconds
         self.inner = inner
         self.verifier = verifier
         self.deny_unregistered = deny_unregistered
@@ -148,8 +154,8 @@ class ChainAccessPolicy:
             return _Judgement(verdict, node.requester("", ""), error)
         judgements = []
         for identity in identities:
-            verdict = evaluate(dataset, evidence_for(identity, dataset.url, now),
-                               self.options, now)
+            evidence = evidence_for(identity, dataset.url, now - self.leeway_seconds)
+            verdict = evaluate(dataset, evidence, self.options, now)
             if verdict.allowed:
                 limits = [identity.earliest_exp, verdict.expires_at]
                 expires = min(limit for limit in limits if limit is not None)

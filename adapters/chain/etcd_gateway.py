@@ -226,7 +226,9 @@ class WatchStream:
             try:
                 line = self._response.readline()
                 message: Json | None = json.loads(line) if line else None
-            except (OSError, http.client.HTTPException, ValueError):
+            except (OSError, http.client.HTTPException, ValueError, AttributeError):
+                # http.client raises AttributeError when close() released the
+                # response while this thread was reading it; the stream is over.
                 return
             if message is None:
                 return
