@@ -24,6 +24,7 @@ from service.consent_services import ConsentServices
 from service.drs.build import build_drs_service
 from service.drs.core import DrsService
 from service.handlers.errors import register_error_handlers
+from service.handlers.validation import CachedParameterValidator
 from service.htsget.core import HtsgetCore
 from service.htsget.objects import ObjectCatalog
 from service.htsget.tickets import TicketLimits, TicketService
@@ -104,7 +105,8 @@ def build_services(settings: Settings) -> Services:
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     """Return the ASGI application: connexion with request validation, wrapped in middleware."""
     services = services or build_services(settings)
-    app = AsyncApp(__name__, specification_dir=OPENAPI_DIR)
+    app = AsyncApp(__name__, specification_dir=OPENAPI_DIR,
+                   validator_map={"parameter": CachedParameterValidator})
     app.add_api("htsget.yaml", validate_responses=False, strict_validation=False)
     app.add_api("broker.yaml", base_path="/broker", validate_responses=False,
                 strict_validation=False)
