@@ -17,7 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.consent_chain.independent_verifier import canonical, verify_receipt
+from tests.consent_chain.independent_verifier import (
+    ChainVerifier,
+    canonical,
+    verify_receipt,
+)
 from tests.support import REPO_ROOT, free_port
 
 HEADER = "X-Consent-Decision"
@@ -111,6 +115,21 @@ def pinned_keys(base_url: str) -> tuple[str, dict[str, dict[str, str]]]:
     return published["chain_id"], keys
 
 
+def replay_over_http(base_url: str) -> ChainVerifier:
+    """Fetch every block from `/consent-chain/blocks/{height}` and replay it independently."""
+    genesis = httpx.get(f"{base_url}/consent-chain/genesis", timeout=10).json()["genesis"]
+    checkpoint = httpx.get(f"{base_url}/consent-chain/checkpoint", timeout=10).json()
+    verifier = ChainVerifier.from_genesis_bytes(canonical(genesis))
+    for height in range(1, checkpoint["body"]["block_height"] + 1):
+        block = httpx.get(f"{base_url}/consent-chain/blocks/{height}", timeout=10).json()
+        sealed = canonical({"header": block["header"], "signature": block["signature"]})
+        envelopes = [canonical({"body": tx["body"], "signature": tx["signature"]})
+                     for tx in block["transactions"]]
+        verifier.verify_block(bytes.fromhex(block["block_hash"]),
+                              bytes.fromhex(block["header"]["prev_hash"]), sealed, envelopes)
+    return verifier
+
+
 def test_killed_node_keeps_reported_decisions(tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -129,6 +148,7 @@ def test_killed_node_keeps_reported_decisions(tmp_path: Path) -> None:
 
         chain_id, keys = pinned_keys(base_url)
         verified = run_cli(tmp_path, "chain", "verify")
+        replayed = replay_over_http(base_url)
         receipts = [httpx.get(f"{base_url}/consent-chain/transactions/{tx}/receipt", timeout=10)
                     for tx in clients.decisions]
     finally:
@@ -139,6 +159,7 @@ def test_killed_node_keeps_reported_decisions(tmp_path: Path) -> None:
     assert set(clients.statuses) == {200}
     assert len(set(clients.decisions)) == len(clients.decisions)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert len(replayed.log) > len(clients.decisions)
     for tx_hash, receipt in zip(clients.decisions, receipts, strict=True):
         assert receipt.status_code == 200, f"decision {tx_hash} is missing from the chain"
         body = verify_receipt(canonical(receipt.json()), keys, chain_id)
