@@ -1,4 +1,4 @@
-"""Handlers for the browser pages: `/browse` and the scripts it loads from `/static`."""
+"""Handlers for the browser pages `/browse` and `/audit`, and the files they load from `/static`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ ASSETS: dict[str, tuple[Path, str]] = {
     "headers.js": (STATIC_DIR / "headers.js", "text/javascript"),
     "tickets.js": (STATIC_DIR / "tickets.js", "text/javascript"),
     "browse.css": (STATIC_DIR / "browse.css", "text/css"),
+    "audit.js": (STATIC_DIR / "audit.js", "text/javascript"),
+    "audit-api.js": (STATIC_DIR / "audit-api.js", "text/javascript"),
+    "audit-verify.js": (STATIC_DIR / "audit-verify.js", "text/javascript"),
+    "audit.css": (STATIC_DIR / "audit.css", "text/css"),
     "igv.esm.min.js": (IGV_SCRIPT, "text/javascript"),
 }
 
@@ -37,6 +41,16 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
+}
+
+# The audit page talks only to this node's consent chain API and injects no styles.
+AUDIT_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
 }
 
 
@@ -59,6 +73,12 @@ def get_browse() -> Response:
         return _missing_igv_page()
     return FileResponse(STATIC_DIR / "browse.html", media_type="text/html",
                         headers=PAGE_HEADERS)
+
+
+def get_audit() -> Response:
+    """Serve the audit page, which needs no npm package."""
+    return FileResponse(STATIC_DIR / "audit.html", media_type="text/html",
+                        headers=AUDIT_PAGE_HEADERS)
 
 
 def get_asset(asset: str) -> Response:

@@ -1,4 +1,4 @@
-"""Nodes, chromium and the Playwright driver for the /browse tests."""
+"""Nodes, chromium and the Playwright drivers for the /browse and /audit tests."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tests.support import IN_CI, free_port, require_tool, shared_file
 
 BROWSER_TESTS = Path(__file__).resolve().parent
 DRIVER = BROWSER_TESTS / "drive.mjs"
+AUDIT_DRIVER = BROWSER_TESTS / "audit.mjs"
 PLAYWRIGHT = BROWSER_TESTS / "node_modules" / "playwright-core"
 DRIVER_TIMEOUT_SECONDS = 240
 SERVED_FILES = (
@@ -110,6 +111,40 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("browser-artifacts")
 
 
+def _run_driver(node: str, driver: Path, work: Path, scenario: dict[str, Any]) -> dict[str, Any]:
+    scenario_path = work / "scenario.json"
+    scenario_path.write_text(json.dumps(scenario))
+    completed = subprocess.run(
+        [node, str(driver), str(scenario_path)], cwd=BROWSER_TESTS,
+        capture_output=True, text=True, timeout=DRIVER_TIMEOUT_SECONDS, check=False,
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"the chromium driver {driver.name} failed (exit {completed.returncode}):\n"
+                    f"{completed.stderr}")
+    report: dict[str, Any] = json.loads(completed.stdout)
+    return report
+
+
+@pytest.fixture(scope="session")
+def run_audit_browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Return a function that drives chromium through /audit and returns the driver's report.
+
+    The function takes the page URL, the steps of audit.mjs and extra scenario keys
+    (`abortPaths`, `initialScreenshot`).
+    """
+    node = require_tool("node")
+    chromium = require_tool("chromium")
+    require_npm_package(PLAYWRIGHT, "npm ci --prefix tests/browser")
+
+    def run(page_url: str, steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        work = tmp_path_factory.mktemp("chromium")
+        scenario = {"pageUrl": page_url, "executablePath": chromium,
+                    "userDataDir": str(work / "profile"), "steps": steps, **extra}
+        return _run_driver(node, AUDIT_DRIVER, work, scenario)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def run_browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Return a function that drives chromium through /browse and returns the driver's report."""
@@ -122,16 +157,6 @@ def run_browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
         work = tmp_path_factory.mktemp("chromium")
         scenario = {"pageUrl": page_url, "executablePath": chromium,
                     "userDataDir": str(work / "profile"), "steps": steps}
-        scenario_path = work / "scenario.json"
-        scenario_path.write_text(json.dumps(scenario))
-        completed = subprocess.run(
-            [node, str(DRIVER), str(scenario_path)], cwd=BROWSER_TESTS,
-            capture_output=True, text=True, timeout=DRIVER_TIMEOUT_SECONDS, check=False,
-        )
-        if completed.returncode != 0:
-            pytest.fail(f"the chromium driver failed (exit {completed.returncode}):\n"
-                        f"{completed.stderr}")
-        report: dict[str, Any] = json.loads(completed.stdout)
-        return report
+        return _run_driver(node, DRIVER, work, scenario)
 
     return run

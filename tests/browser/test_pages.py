@@ -1,4 +1,4 @@
-"""The /browse page and its /static assets over HTTP, without a browser."""
+"""The /browse and /audit pages and their /static assets over HTTP, without a browser."""
 
 from __future__ import annotations
 
@@ -39,7 +39,17 @@ def test_browse_without_igv_names_npm_command(
     assert "npm ci --prefix service/static" in response.text
 
 
-@pytest.mark.parametrize("asset", ["browse.js", "headers.js", "tickets.js"])
+def test_audit_serves_page_with_strict_csp(open_node: BrowseNode) -> None:
+    response = httpx.get(f"{open_node.url}/audit", timeout=10)
+
+    assert response.status_code == 200
+    assert "connect-src 'self';" in response.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    assert '<script type="module" src="/static/audit.js">' in response.text
+
+
+@pytest.mark.parametrize("asset", ["browse.js", "headers.js", "tickets.js", "audit.js",
+                                   "audit-api.js", "audit-verify.js"])
 def test_static_serves_page_modules(open_node: BrowseNode, asset: str) -> None:
     response = httpx.get(f"{open_node.url}/static/{asset}", timeout=10)
 
