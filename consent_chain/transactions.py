@@ -6,6 +6,8 @@ Its bytes are the Merkle leaf data, and SHA-256 of them is the transaction hash.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,9 +127,56 @@ def decode_transaction(envelope: bytes) -> SignedTransaction:
     return SignedTransaction(body=body, signature=signature, envelope=envelope)
 
 
+# Envelopes whose signature already verified, with the key it verified under.
+# The ledger checks each transaction when it is submitted and again when its
+# block is sealed; the second check then costs a lookup instead of a canonical
+# encoding and an Ed25519 verification. Only successes are kept, and a result
+# depends on nothing but these bytes, so a cached answer is always right.
+_VERIFIED: OrderedDict[tuple[bytes, bytes], None] = OrderedDict()
+_VERIFIED_MAX = 65536
+_VERIFIED_LOCK = threading.Lock()
+
+
+_ENVELOPE_HEAD = b'{"body":'
+_ENVELOPE_TAIL = len(b',"signature":"') + 128 + len(b'"}')
+
+
+def _signed_bytes(tx: SignedTransaction) -> bytes:
+    """Return the canonical body bytes the signature covers.
+
+    The envelope is canonical JSON with the members "body" and "signature",
+    so it is `{"body":` + the canonical body + `,"signature":"<128 hex>"}`;
+    slicing it saves encoding the body again. Any other shape falls back to
+    encoding the body.
+    """
+    envelope = tx.envelope
+    body = envelope[len(_ENVELOPE_HEAD) : -_ENVELOPE_TAIL]
+    tail = envelope[-_ENVELOPE_TAIL:]
+    if envelope.startswith(_ENVELOPE_HEAD) and tail.startswith(b',"signature":"'):
+        return body
+    return canonical_bytes(tx.body)
+
+
+def forget_verified_signatures() -> None:
+    """Empty the cache of verified signatures, so the next checks verify from scratch."""
+    with _VERIFIED_LOCK:
+        _VERIFIED.clear()
+
+
 def has_valid_signature(tx: SignedTransaction, public_key: bytes) -> bool:
     """Return whether the transaction's signature verifies under `public_key`."""
-    return verify_signature(public_key, TX_DOMAIN, canonical_bytes(tx.body), tx.signature)
+    key = (tx.envelope, public_key)
+    with _VERIFIED_LOCK:
+        if key in _VERIFIED:
+            _VERIFIED.move_to_end(key)
+            return True
+    if not verify_signature(public_key, TX_DOMAIN, _signed_bytes(tx), tx.signature):
+        return False
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = None
+        if len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    return True
 
 
 def _parse_signature(value: object) -> bytes:
