@@ -25,6 +25,7 @@ class Load:
     hospital: Institution
     acknowledged: list[tuple[float, Inclusion]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    acknowledged_at: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -37,6 +38,7 @@ class Load:
                 self.failures.append(str(error))
             else:
                 self.acknowledged.append((submitted, inclusion))
+                self.acknowledged_at.append(time.monotonic())
             number += 1
 
 
@@ -52,8 +54,9 @@ def test_writes_resume_after_one_member_dies(
     leader = cluster.wait_for_leader()
     cluster.kill_member(leader)
     killed_at = time.monotonic()
-    # etcd's own election took up to 6 s on a loaded 2-core machine, so the
-    # limit is measured from the moment a new leader is reported.
+    # The limit runs from the kill. etcd's election (1 s timeout by default)
+    # took 1.0 to 1.4 s here when the machine was otherwise idle, and up to
+    # 6 s while other jobs loaded both cores.
     elected_at = killed_at + _seconds_until_leader(cluster)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(t > elected_at for t, _ in load.acknowledged):
@@ -62,8 +65,14 @@ def test_writes_resume_after_one_member_dies(
     load.stop.set()
     thread.join()
     resumed = [t for t, _ in load.acknowledged if t > elected_at]
+    acknowledged_after_kill = [t for t in load.acknowledged_at if t > killed_at]
     assert resumed, f"no write succeeded after the election: {load.failures[-3:]}"
-    assert min(resumed) - elected_at < RESUME_LIMIT_SECONDS
+    assert acknowledged_after_kill, f"no write acknowledged after the kill: {load.failures[-3:]}"
+    election = elected_at - killed_at
+    assert min(acknowledged_after_kill) - killed_at < RESUME_LIMIT_SECONDS, (
+        f"first write acknowledged {min(acknowledged_after_kill) - killed_at:.2f} s after the "
+        f"kill; etcd elected a new leader after {election:.2f} s"
+    )
     missing = [inclusion for _, inclusion in load.acknowledged
                if hospital.store.find_transaction(inclusion.tx_hash) is None]
     assert missing == []
