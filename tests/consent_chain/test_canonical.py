@@ -103,3 +103,36 @@ def test_decode_round_trips_canonical_bytes() -> None:
 def test_decode_rejects_non_canonical(data: bytes) -> None:
     with pytest.raises(CanonicalError):
         decode_canonical(data)
+
+
+def test_fast_path_matches_reference_encoder_on_random_values() -> None:
+    import random
+    import string
+
+    from consent_chain import canonical
+
+    def reference(value: object) -> bytes:
+        parts: list[str] = []
+        canonical._encode(value, parts, "$")
+        return "".join(parts).encode("utf-8")
+
+    rng = random.Random(20261204)
+    alphabet = string.printable + 'é\u2028\x00"\\\u00ff\U0001f600\u007f'
+
+    def value(depth: int = 0) -> object:
+        roll = rng.random()
+        if depth > 3 or roll < 0.3:
+            scalars: list[object] = [
+                None, True, False, rng.randint(-(2**53) + 1, 2**53 - 1),
+                "".join(rng.choice(alphabet) for _ in range(rng.randrange(8))),
+            ]
+            return rng.choice(scalars)
+        if roll < 0.6:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        keys = string.ascii_letters + '_"\\'
+        return {"".join(rng.choice(keys) for _ in range(rng.randrange(1, 6))): value(depth + 1)
+                for _ in range(rng.randrange(5))}
+
+    for _ in range(5000):
+        item = value()
+        assert canonical.canonical_bytes(item) == reference(item), item
