@@ -120,7 +120,7 @@ class ChainState:
 
         A rejected transaction leaves the state unchanged.
         """
-        payload = validate_body(tx.body)
+        payload = tx.payload_model if tx.payload_model is not None else validate_body(tx.body)
         if tx.body["chain_id"] != self.chain_id:
             raise InvalidTransaction(
                 f"transaction is for chain {tx.body['chain_id']}, not {self.chain_id}"

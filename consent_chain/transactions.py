@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,11 +22,17 @@ from consent_chain.models import PAYLOAD_MODELS, TransactionBody
 
 @dataclass(frozen=True)
 class SignedTransaction:
-    """A transaction body with its signature and canonical envelope bytes."""
+    """A transaction body with its signature and canonical envelope bytes.
+
+    `payload_model` is the validated payload when the transaction was built
+    by `sign_transaction` or `decode_transaction`, which both validate it,
+    so applying the transaction need not validate it again.
+    """
 
     body: dict[str, Any]
     signature: bytes
     envelope: bytes
+    payload_model: BaseModel | None = field(default=None, compare=False, repr=False)
 
     @property
     def tx_hash(self) -> bytes:
@@ -104,11 +110,11 @@ def sign_transaction(
         "time": time,
         "payload": payload,
     }
-    validate_body(body)
+    payload_model = validate_body(body)
     body_bytes = canonical_bytes(body)
     signature = signer.sign(TX_DOMAIN, body_bytes)
     envelope = canonical_bytes({"body": body, "signature": signature.hex()})
-    return SignedTransaction(body=body, signature=signature, envelope=envelope)
+    return SignedTransaction(body, signature, envelope, payload_model)
 
 
 def decode_transaction(envelope: bytes) -> SignedTransaction:
@@ -123,8 +129,8 @@ def decode_transaction(envelope: bytes) -> SignedTransaction:
     if not isinstance(body, dict):
         raise InvalidTransaction("transaction body must be a JSON object")
     signature = _parse_signature(signature_hex)
-    validate_body(body)
-    return SignedTransaction(body=body, signature=signature, envelope=envelope)
+    payload_model = validate_body(body)
+    return SignedTransaction(body, signature, envelope, payload_model)
 
 
 # Envelopes whose signature already verified, with the key it verified under.
