@@ -87,17 +87,24 @@ def _reads_in_region(path: Path, region: str) -> list[str]:
     return _run("samtools", "view", str(path), region).stdout.splitlines()
 
 
-@pytest.mark.parametrize("fmt", ["BAM", "CRAM"])
-@pytest.mark.parametrize("region", READ_REGIONS, ids=[_samtools_region(r) for r in READ_REGIONS])
-def test_samtools_region_matches_local(node: Node, fmt: str, region: tuple, tmp_path: Path) -> None:
+def _region_through_htsget(
+    node: Node, object_id: str, fmt: str, region: tuple, tmp_path: Path
+) -> tuple[list[str], list[str]]:
+    """Return the region's records read through htsget and from the local copy of the BAM/CRAM."""
     require_tool("samtools")
     local = shared_file(f"{BAM_ID}.{fmt.lower()}")
     downloaded = tmp_path / "htsget.bam"
-    _run("samtools", "view", "-b", "-o", str(downloaded), _url(node, "reads", BAM_ID, fmt, region))
+    url = _url(node, "reads", object_id, fmt, region)
+    _run("samtools", "view", "-b", "-o", str(downloaded), url)
     _run("samtools", "index", str(downloaded))
+    target = _samtools_region(region)
+    return _reads_in_region(downloaded, target), _reads_in_region(local, target)
 
-    expected = _reads_in_region(local, _samtools_region(region))
-    received = _reads_in_region(downloaded, _samtools_region(region))
+
+@pytest.mark.parametrize("fmt", ["BAM", "CRAM"])
+@pytest.mark.parametrize("region", READ_REGIONS, ids=[_samtools_region(r) for r in READ_REGIONS])
+def test_samtools_region_matches_local(node: Node, fmt: str, region: tuple, tmp_path: Path) -> None:
+    received, expected = _region_through_htsget(node, BAM_ID, fmt, region, tmp_path)
 
     assert received == expected
 
@@ -107,28 +114,16 @@ GZI_REGIONS = READ_REGIONS[:9]
 
 @pytest.mark.parametrize("region", GZI_REGIONS, ids=[_samtools_region(r) for r in GZI_REGIONS])
 def test_samtools_region_with_gzi_matches_local(node: Node, region: tuple, tmp_path: Path) -> None:
-    require_tool("samtools")
-    downloaded = tmp_path / "htsget.bam"
-    url = _url(node, "reads", "with-gzi", "BAM", region)
-    _run("samtools", "view", "-b", "-o", str(downloaded), url)
-    _run("samtools", "index", str(downloaded))
-
-    expected = _reads_in_region(shared_file(f"{BAM_ID}.bam"), _samtools_region(region))
-    received = _reads_in_region(downloaded, _samtools_region(region))
+    received, expected = _region_through_htsget(node, "with-gzi", "BAM", region, tmp_path)
 
     assert received == expected
 
 
 @pytest.mark.parametrize("region", READ_REGIONS, ids=[_samtools_region(r) for r in READ_REGIONS])
 def test_samtools_region_across_block_edges(node: Node, region: tuple, tmp_path: Path) -> None:
-    require_tool("samtools")
-    downloaded = tmp_path / "htsget.bam"
-    url = _url(node, "reads", "records-span-blocks", "BAM", region)
-    _run("samtools", "view", "-b", "-o", str(downloaded), url)
-    _run("samtools", "index", str(downloaded))
-
-    expected = _reads_in_region(shared_file(f"{BAM_ID}.bam"), _samtools_region(region))
-    received = _reads_in_region(downloaded, _samtools_region(region))
+    # The same reads, re-compressed so that records cross block edges.
+    object_id = "records-span-blocks"
+    received, expected = _region_through_htsget(node, object_id, "BAM", region, tmp_path)
 
     assert received == expected
 
