@@ -167,3 +167,45 @@ def test_peer_fetch_is_decided_and_logged_by_owner(
     endpoints = [item["endpoint"] for item in audit["decisions"] if item["decision"] == "allow"]
     assert "drs/objects" in endpoints
     assert "drs/access" in endpoints
+
+
+def _decisions(node: DrsNode) -> list[dict[str, Any]]:
+    audit = httpx.get(f"{node.url}/consent-chain/decisions", timeout=30,
+                      params={"object_id": POLICY_ID, "page_size": 1000}).json()
+    found: list[dict[str, Any]] = audit["decisions"]
+    return found
+
+
+def test_get_object_with_bearer_is_logged_allow(chain_node: DrsNode) -> None:
+    passport = _passport(chain_node, chain_node.url + DATASET_PATH)
+
+    response = httpx.get(_object_url(chain_node), timeout=30,
+                         headers={"Authorization": f"Bearer {passport}"})
+
+    assert response.status_code == 200, response.text
+    assert _logged_decision(chain_node, response)["decision"] == "allow"
+
+
+def test_bulk_requests_log_one_decision_per_object(chain_node: DrsNode) -> None:
+    granted = _passport(chain_node, chain_node.url + DATASET_PATH)
+    other = _passport(chain_node, chain_node.url + "/datasets/someone-else")
+    object_id = chain_node.records[BAM_NAME].id
+    before = len(_decisions(chain_node))
+
+    allowed = httpx.post(f"{chain_node.drs}/objects", timeout=30,
+                         json={"bulk_object_ids": [object_id], "passports": [granted]})
+    denied = httpx.post(f"{chain_node.drs}/objects", timeout=30,
+                        json={"bulk_object_ids": [object_id], "passports": [other]})
+    access = httpx.post(f"{chain_node.drs}/objects/access", timeout=30, json={
+        "passports": [granted],
+        "bulk_object_access_ids": [{"bulk_object_id": object_id, "bulk_access_ids": ["https"]}],
+    })
+    logged = _decisions(chain_node)[before:]
+
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["summary"]["resolved"] == 1
+    assert denied.json()["summary"]["unresolved"] == 1
+    assert access.status_code == 200, access.text
+    assert [(item["endpoint"], item["decision"]) for item in logged] == [
+        ("drs/objects", "allow"), ("drs/objects", "deny"), ("drs/access", "allow"),
+    ]
