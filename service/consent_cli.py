@@ -267,7 +267,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Add the `chain` and `consent` command groups to the `consentry` parser."""
     config = argparse.ArgumentParser(add_help=False)
     config.add_argument("--config", type=Path, help="YAML settings file")
+    _add_chain_commands(commands, config)
+    _add_consent_commands(commands, config)
 
+
+def _add_chain_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], config: argparse.ArgumentParser
+) -> None:
     chain = commands.add_parser("chain", help="inspect and verify the consent chain")
     chain_commands = chain.add_subparsers(dest="chain_command", required=True)
     verify = chain_commands.add_parser("verify", parents=[config],
@@ -300,6 +306,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     receipt.add_argument("--output", type=Path, help="write the receipt to this file")
     receipt.set_defaults(handler=chain_receipt)
 
+
+def _add_consent_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], config: argparse.ArgumentParser
+) -> None:
     consent = commands.add_parser("consent", help="register, update and withdraw consent")
     consent_commands = consent.add_subparsers(dest="consent_command", required=True)
     register = consent_commands.add_parser("register", parents=[config],
