@@ -18,6 +18,7 @@ from typing import Any
 
 from consent_chain.errors import StoreUnavailable
 from consent_chain.store import ChainStore
+from consent_chain.store_sqlite import open_database
 from consent_chain.transactions import decode_transaction
 
 AUDIT_FILE = "audit.sqlite"
@@ -65,13 +66,8 @@ class AuditIndex:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        try:
-            self._connection = sqlite3.connect(self.path, isolation_level=None,
-                                               check_same_thread=False, timeout=30.0)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"cannot open audit index {self.path}: {error}") from error
+        # The index is rebuilt from the chain store, so it needs no synchronous=FULL.
+        self._connection = open_database(self.path, _SCHEMA, "audit index", durable=False)
 
     def sync(self, store: ChainStore) -> int:
         """Index the decisions stored since the last sync; return the indexed log size."""

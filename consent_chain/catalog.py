@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consent_chain.errors import ChainError, StoreUnavailable
+from consent_chain.store_sqlite import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +66,7 @@ class ConsentCatalog:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        try:
-            self._connection = sqlite3.connect(self.path, isolation_level=None,
-                                               check_same_thread=False, timeout=30.0)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"cannot open consent catalog {self.path}: {error}") from error
+        self._connection = open_database(self.path, _SCHEMA, "consent catalog", durable=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -44,6 +44,26 @@ CREATE INDEX IF NOT EXISTS transactions_by_block ON transactions (height, tx_ind
 _TX_COLUMNS = "leaf_index, height, tx_index, tx_hash, leaf_hash, envelope"
 
 
+
+def open_database(
+    path: Path, schema: str, description: str, *, durable: bool
+) -> sqlite3.Connection:
+    """Open a WAL-mode SQLite file that threads share and create its schema.
+
+    `durable` adds `synchronous=FULL`, so a commit survives power loss; indexes
+    that can be rebuilt skip it. Raises StoreUnavailable naming `description`.
+    """
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=30.0)
+        connection.execute("PRAGMA journal_mode=WAL")
+        if durable:
+            connection.execute("PRAGMA synchronous=FULL")
+        connection.executescript(schema)
+    except sqlite3.Error as error:
+        raise StoreUnavailable(f"cannot open {description} {path}: {error}") from error
+    return connection
+
 class SqliteChainStore:
     """A `ChainStore` in one SQLite file; safe to share between threads of one process."""
 
@@ -51,13 +71,8 @@ class SqliteChainStore:
         self.chain_id = chain_id
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._connection = open_database(self.path, _SCHEMA, "chain store", durable=True)
         try:
-            self._connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(_SCHEMA)
             self._check_chain_id()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"cannot open chain store {self.path}: {error}") from error
