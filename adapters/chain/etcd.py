@@ -25,19 +25,18 @@ from adapters.chain.block_codec import (
     encode_block,
     encode_head,
 )
-from adapters.chain.etcd_feed import EtcdChainFeed
+from adapters.chain.etcd_feed import EtcdChainFeed, call_etcd
 from adapters.chain.etcd_gateway import (
     DEFAULT_DEADLINE,
     DEFAULT_REQUEST_TIMEOUT,
     EtcdGateway,
-    GatewayError,
     Json,
     decode_bytes,
     encode_bytes,
     int_field,
 )
 from adapters.chain.etcd_keys import ChainKeys
-from consent_chain.errors import BlockNotFound, ChainCorrupted, StoreConflict, StoreUnavailable
+from consent_chain.errors import BlockNotFound, ChainCorrupted, StoreConflict
 from consent_chain.replication_core import AppendConflict
 from consent_chain.store import ChainHead, StoredBlock, StoredTransaction
 
@@ -77,11 +76,7 @@ class EtcdChainStore:
         return EtcdChainFeed(self._gateway, self.keys, self.chain_id)
 
     def _call(self, path: str, body: Json) -> Json:
-        try:
-            return self._gateway.call(path, body)
-        except GatewayError as error:
-            raise StoreUnavailable(f"etcd call {path} under {self.keys.prefix} failed: "
-                                   f"{error}") from error
+        return call_etcd(self._gateway, self.keys, path, body)
 
     def _claim_chain_id(self) -> None:
         key = encode_bytes(self.keys.chain_id)

@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 WATCH_IDLE_SECONDS = 10.0
 
 
+
+def call_etcd(gateway: EtcdGateway, keys: ChainKeys, path: str, body: Json) -> Json:
+    """Call the gateway, reporting a rejected request as StoreUnavailable for the chain's prefix."""
+    try:
+        return gateway.call(path, body)
+    except GatewayError as error:
+        raise StoreUnavailable(f"etcd call {path} under {keys.prefix} failed: {error}") from error
+
 class EtcdChainFeed:
     """Reads and watches one chain's block and cosignature keys in etcd."""
 
@@ -35,11 +43,7 @@ class EtcdChainFeed:
         self.chain_id = chain_id
 
     def _call(self, path: str, body: Json) -> Json:
-        try:
-            return self._gateway.call(path, body)
-        except GatewayError as error:
-            raise StoreUnavailable(f"etcd call {path} under {self.keys.prefix} failed: "
-                                   f"{error}") from error
+        return call_etcd(self._gateway, self.keys, path, body)
 
     def read_blocks(self, start_height: int, limit: int) -> FeedPage:
         """Return the blocks at heights >= `start_height`, at most `limit`, in height order."""
