@@ -40,7 +40,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.environment import describe_machine
+from benchmarks.environment import describe_machine, median_microseconds
 from consent_chain.canonical import canonical_bytes, decode_canonical
 from consent_chain.checkpoints import RECEIPT_VERSION, sign_checkpoint, trusted_keys, verify_receipt
 from consent_chain.genesis import Genesis, make_genesis, member_entry
@@ -248,15 +248,6 @@ def report_receipts(ledger: Ledger, tree_sizes: list[int]) -> None:
               f"(built in {time.perf_counter() - started:.1f} s)")
 
 
-def _median_us(call: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
-
-
 def _first_check(tx: SignedTransaction, public_key: bytes) -> bool:
     forget_verified_signatures()
     return has_valid_signature(tx, public_key)
@@ -281,7 +272,7 @@ def report_step_costs(ledger: Ledger, repeats: int = 2_000) -> None:
             lambda: decode_transaction(tx.envelope),
     }
     for name, call in steps.items():
-        print(f"per tx: {name}: {_median_us(call, repeats):.0f} µs")
+        print(f"per tx: {name}: {median_microseconds(call, repeats):.0f} µs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,10 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -60,6 +63,16 @@ def samtools_region(region: str) -> str:
     if start is None or end is None:
         return name
     return f"{name}:{start + 1}-{end}"
+
+
+def median_microseconds(call: Callable[[], object], repeats: int) -> float:
+    """Run `call` `repeats` times and return the median wall time of one call in µs."""
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1e6
 
 
 def describe_machine() -> list[str]:

@@ -9,14 +9,11 @@ hit looks the token's SHA-256 up in the verified-passport cache. No HTTP is invo
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.environment import describe_machine
+from benchmarks.environment import describe_machine, median_microseconds
 from service.auth.broker import EmbeddedBroker
 from service.auth.cache import VerifiedPassportCache
 from service.auth.keys import BrokerKeyStore
@@ -47,15 +44,6 @@ class VerifyCost:
                 f"{self.cached_us:.1f} | {self.ratio:,.0f} |")
 
 
-def _median_us(call: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
-
-
 def measure(directory: Path, visas: int, full_repeats: int, cached_repeats: int) -> VerifyCost:
     """Issue a passport with `visas` grants and time both verification paths."""
     keys = BrokerKeyStore(directory / f"keys-{visas}")
@@ -73,8 +61,8 @@ def measure(directory: Path, visas: int, full_repeats: int, cached_repeats: int)
     cache = VerifiedPassportCache(verifier)
     cache.verify(token)
 
-    full = _median_us(lambda: verifier.verify(token), full_repeats)
-    cached = _median_us(lambda: cache.verify(token), cached_repeats)
+    full = median_microseconds(lambda: verifier.verify(token), full_repeats)
+    cached = median_microseconds(lambda: cache.verify(token), cached_repeats)
     return VerifyCost(visas, len(token), full, cached)
 
 
