@@ -18,11 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from consent_chain.canonical import canonical_bytes
-from consent_chain.checkpoints import trusted_keys, verify_receipt
 from consent_chain.errors import StoreUnavailable
-from consent_chain.genesis import genesis_from_document
-from consent_chain.state import ChainState
 from consent_chain.store import StoredBlock
 from service.app import Services, build_services, create_app
 from service.auth.broker import BrokerSubject
@@ -31,6 +27,7 @@ from service.config import Settings, load_settings
 from service.consent_header import HEADER
 from service.consent_services import ConsentServices
 from tests.service.conftest import ServerThread
+from tests.service.receipts import verified_decision
 from tests.support import REPO_ROOT, free_port, require_tool, shared_file
 
 BAM_ID = "htsnexus_test_NA12878"
@@ -116,14 +113,7 @@ def ticket(node: ChainNode, object_id: str, passport: Path | None,
 
 def verified_receipt(node: ChainNode, tx_hash: str) -> dict[str, object]:
     """Fetch a decision's receipt and verify it offline against the published genesis keys."""
-    genesis_body = httpx.get(f"{node.url}/consent-chain/genesis", timeout=30).json()
-    genesis = genesis_from_document(genesis_body["genesis"])
-    receipt = httpx.get(f"{node.url}/consent-chain/transactions/{tx_hash}/receipt",
-                        timeout=30).json()
-    verified = verify_receipt(canonical_bytes(receipt), trusted_keys(ChainState(genesis)),
-                              genesis.chain_id)
-    payload: dict[str, object] = verified.transaction.payload
-    return payload
+    return verified_decision(node.url, tx_hash)
 
 
 def test_granted_samtools_read_is_allowed_and_logged(chain_node: ChainNode,

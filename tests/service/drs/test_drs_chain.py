@@ -13,14 +13,11 @@ import httpx
 import pytest
 import yaml
 
-from consent_chain.canonical import canonical_bytes
-from consent_chain.checkpoints import trusted_keys, verify_receipt
-from consent_chain.genesis import genesis_from_document
-from consent_chain.state import ChainState
 from service.auth.broker import BrokerSubject
 from service.auth.node import NodeBroker
 from service.consent_header import HEADER
 from tests.service.drs.conftest import BAM_NAME, DATASET, DrsNode, drs_settings, run_drs_node
+from tests.service.receipts import verified_decision
 from tests.support import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -87,16 +84,7 @@ def _passport(node: DrsNode, grant: str) -> str:
 
 def _logged_decision(node: DrsNode, response: httpx.Response) -> dict[str, Any]:
     """Return the decision named by the response header, after verifying its receipt offline."""
-    genesis = genesis_from_document(
-        httpx.get(f"{node.url}/consent-chain/genesis", timeout=30).json()["genesis"]
-    )
-    receipt = httpx.get(
-        f"{node.url}/consent-chain/transactions/{response.headers[HEADER]}/receipt", timeout=30
-    ).json()
-    verified = verify_receipt(canonical_bytes(receipt), trusted_keys(ChainState(genesis)),
-                              genesis.chain_id)
-    payload: dict[str, Any] = verified.transaction.payload
-    return payload
+    return verified_decision(node.url, response.headers[HEADER])
 
 
 def _object_url(node: DrsNode) -> str:
