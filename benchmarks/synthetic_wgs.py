@@ -31,7 +31,7 @@ class Contig:
 
 @dataclass(frozen=True)
 class GeneratedBam:
-    """Where the generated BAM and BAI are and how much they contain."""
+    """Paths and contents of a generated BAM and its BAI."""
 
     bam: Path
     bai: Path

@@ -80,7 +80,7 @@ def read_private_file(path: Path, size: int) -> bytes | None:
         raise ChainError(f"{path} is readable by other users; run chmod 600 {path}")
     data = path.read_bytes()
     if len(data) != size:
-        raise ChainError(f"{path} holds {len(data)} bytes, expected {size}; restore it from "
+        raise ChainError(f"{path} has {len(data)} bytes, expected {size}; restore it from "
                          "a backup, since a new key would start a different chain")
     return data
 
@@ -223,7 +223,7 @@ class ChainNode:
 
     @property
     def state(self) -> ChainState:
-        """Chain state after the last committed block this process knows of."""
+        """Chain state after the last committed block this process has loaded."""
         return self._ledger.committed.state
 
     def trusted_keys(self) -> dict[str, TrustedKey]:

@@ -44,7 +44,7 @@ RETRY_SECONDS = 0.2
 
 
 class ChainHalted(ChainError):
-    """The follower stopped trusting the chain; its evidence says why."""
+    """Raised once the follower stopped trusting the chain; its evidence gives the reason."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Pieces shared by proposers and followers of a chain kept in a replicated store.
 
 A replicated store (etcd) lets several institutions append. `AppendConflict`
-tells a proposer that another one extended the chain first, `ChainFeed` is
+reports to a proposer that another one extended the chain first, `ChainFeed` is
 what a follower reads and watches, and `verify_next_block` checks one block
 against the state the previous blocks produced, with the same code
 `verify.verify_chain` runs.
@@ -32,7 +32,7 @@ class AppendConflict(StoreConflict):
 class FeedEvent:
     """A block or cosignature written to the replicated store, at store revision `revision`.
 
-    `block` is None when the stored bytes are not a block; `malformed` then says why.
+    `block` is None when the stored bytes are not a block; `malformed` then gives the reason.
     """
 
     kind: EventKind

@@ -112,7 +112,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
                 strict_validation=False)
     app.add_api("pages.yaml", validate_responses=False, strict_validation=True)
     app.add_api("consent.yaml", validate_responses=False, strict_validation=True)
-    # Connexion 3 answers 404 on /ga4gh/drs/v1 when this API is added before
+    # Connexion 3 returns 404 on /ga4gh/drs/v1 when this API is added before
     # one mounted at /, so it is added last.
     app.add_api("drs.yaml", validate_responses=False, strict_validation=False)
     register_error_handlers(app)

@@ -92,7 +92,9 @@ def _compare_with_etcd(config: ChainSettings, genesis: Genesis, mirror: ChainHea
     if not same:
         return _fail("the local mirror is not a prefix of the chain in etcd: its head block "
                      "is missing from etcd or differs there; stop the node and investigate")
-    behind = (0 if head is None else head.height) - (0 if mirror is None else mirror.height)
+    etcd_height = 0 if head is None else head.height
+    mirror_height = 0 if mirror is None else mirror.height
+    behind = etcd_height - mirror_height
     if behind > 0:
         print(f"the mirror is {behind} blocks behind etcd; the running node catches up")
     return 0
@@ -164,7 +166,7 @@ def parse_member(text: str) -> dict[str, Any]:
 
 def submit_policy(members: Sequence[dict[str, Any]],
                   overrides: Sequence[str]) -> dict[str, list[str]]:
-    """Let every member role submit every transaction type, except where `TYPE=ROLE,...` says."""
+    """Let every role submit every transaction type, unless a `TYPE=ROLE,...` override limits it."""
     roles = sorted({str(member["role"]) for member in members})
     policy = {tx_type: list(roles) for tx_type in PAYLOAD_MODELS}
     for override in overrides:

@@ -1,4 +1,4 @@
-"""The consent chain access policy: check consent, record the decision on chain, then answer.
+"""The consent chain access policy: check consent, record the decision on chain, then respond.
 
 For an object in a registered dataset, every request produces exactly one
 `access_decision` transaction, allow or deny, also when the credentials are
@@ -243,7 +243,7 @@ def _claim(visa: AcceptedVisa) -> VisaClaim:
 
 def decision_payload(request: AccessRequest, dataset: DatasetConsent, verdict: Verdict,
                      requester: str, now: float) -> dict[str, Any]:
-    """Build the `access_decision` payload; it holds pseudonyms and ids, no personal data."""
+    """Build the `access_decision` payload: pseudonyms and ids only, no personal data."""
     endpoint = CHAIN_ENDPOINTS.get(request.endpoint)
     if endpoint is None:
         raise ValueError(f"endpoint {request.endpoint!r} has no consent chain name")
@@ -275,7 +275,7 @@ def _visa_use(visa: VisaClaim) -> dict[str, str]:
 
 def _region(regions: tuple[str, ...]) -> dict[str, Any] | None:
     """Return the single requested region in chain form; None for zero, several or empty ones."""
-    # NOTE: the chain's payload holds one region, so a multi-region POST is
+    # NOTE: the chain's payload has room for one region, so a multi-region POST is
     # recorded without regions rather than with a misleading first one.
     if len(regions) != 1:
         return None

@@ -77,7 +77,7 @@ def decode_head(data: bytes) -> ChainHead:
 
 def _short(value: bytes) -> bytes:
     if len(value) > 0xFFFF:
-        raise ValueError(f"a hash field holds {len(value)} bytes; at most 65535 fit")
+        raise ValueError(f"a hash field has {len(value)} bytes; at most 65535 fit")
     return _U16.pack(len(value)) + value
 
 

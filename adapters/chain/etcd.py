@@ -4,7 +4,7 @@ etcd orders and replicates appends; it does not make blocks trustworthy
 (followers verify every block themselves). An append is one etcd txn that
 requires the block key to be new and the head key to be unchanged since the
 head this store last saw, and then writes both. The loser of a race between
-two proposers gets AppendConflict and rebases. When no quorum answers within
+two proposers gets AppendConflict and rebases. When no quorum responds within
 the gateway deadline, calls raise StoreUnavailable and nothing is written.
 
 Lookups by leaf index or transaction hash use an in-memory index that the
@@ -231,7 +231,7 @@ class EtcdChainStore:
             return self._leaf_hashes[start:end]
 
     def _sync_index(self) -> None:
-        # NOTE: the index holds every leaf hash in memory (32 bytes each plus a
+        # NOTE: the index keeps every leaf hash in memory (32 bytes each plus a
         # dict entry); query-heavy nodes should serve lookups from a follower's
         # SQLite mirror instead.
         while True:

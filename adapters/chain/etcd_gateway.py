@@ -97,7 +97,7 @@ class _Endpoint:
 
 
 class GatewayError(Exception):
-    """A member answered with a 4xx status: the request itself was rejected."""
+    """A member responded with a 4xx status, so the request itself was rejected."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"etcd rejected the request with HTTP {status}: {message}")
@@ -127,7 +127,7 @@ class EtcdGateway:
     def call(self, path: str, body: Json) -> Json:
         """POST `body` to `path` (such as /v3/kv/range) and return the decoded response.
 
-        Raises StoreUnavailable when no member answered before the deadline,
+        Raises StoreUnavailable when no member responded before the deadline,
         and GatewayError when a member rejected the request with a 4xx status.
         """
         payload = json.dumps(body).encode()
@@ -138,7 +138,7 @@ class EtcdGateway:
                 remaining = give_up_at - time.monotonic()
                 if remaining <= 0:
                     raise StoreUnavailable(
-                        f"no etcd member answered {path} within {self.deadline} s "
+                        f"no etcd member responded to {path} within {self.deadline} s "
                         f"({'; '.join(failures[-3:])}); check that a majority of "
                         f"{self.endpoints} is running"
                     )

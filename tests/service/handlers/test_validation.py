@@ -1,4 +1,4 @@
-"""The cached parameter validator gives the same answers as connexion's own."""
+"""The cached parameter validator returns the same results as connexion's own."""
 
 from __future__ import annotations
 
