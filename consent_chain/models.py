@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from consent_chain.crypto import key_id_for
+from consent_chain.crypto import is_signing_key, key_id_for
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Hex128 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
@@ -96,7 +96,13 @@ class PublicKey(ChainModel):
 
     @model_validator(mode="after")
     def _key_id_matches(self) -> PublicKey:
-        expected = key_id_for(bytes.fromhex(self.public_key))
+        raw = bytes.fromhex(self.public_key)
+        if not is_signing_key(raw):
+            raise ValueError(
+                f"public key {self.public_key} is not a valid Ed25519 key (a small-order or "
+                "non-canonical point); export the raw public key of a real key pair"
+            )
+        expected = key_id_for(raw)
         if self.key_id != expected:
             raise ValueError(f"key_id {self.key_id} does not match the public key ({expected})")
         return self

@@ -64,6 +64,39 @@ def test_malformed_signature_is_invalid() -> None:
     assert not verify_signature(signer.public_key, TX_DOMAIN, b"message", b"\x00" * 10)
 
 
+def test_signatures_equal_those_of_openssl_for_the_same_seed() -> None:
+    # Ed25519 is deterministic, so libsodium (our signer) and OpenSSL
+    # (through cryptography) must produce the very same bytes.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = hashlib.sha256(b"cross-check").digest()
+    ours = Signer.from_seed(seed).sign(TX_DOMAIN, b"message")
+    openssl_key = Ed25519PrivateKey.from_private_bytes(seed)
+    assert ours == openssl_key.sign(TX_DOMAIN + b"message")
+    openssl_key.public_key().verify(ours, TX_DOMAIN + b"message")
+
+
+# Group order L of Ed25519's base point (RFC 8032, section 5.1).
+ORDER = 2**252 + 27742317777372353535851937790883648493
+
+
+def test_signature_with_scalar_not_below_the_group_order_is_invalid() -> None:
+    signer = Signer.from_seed(b"\x02" * 32)
+    signature = signer.sign(TX_DOMAIN, b"message")
+    scalar = int.from_bytes(signature[32:], "little") + ORDER
+    malleated = signature[:32] + scalar.to_bytes(32, "little")
+    assert not verify_signature(signer.public_key, TX_DOMAIN, b"message", malleated)
+
+
+def test_identity_key_with_identity_signature_is_invalid_for_any_message() -> None:
+    # With A and R the identity point and S = 0, the cofactorless equation
+    # [S]B = R + [k]A holds for every message; a lax verifier accepts it.
+    identity = (1).to_bytes(32, "little")
+    forged = identity + bytes(32)
+    for message in (b"message", b"another"):
+        assert not verify_signature(identity, TX_DOMAIN, message, forged)
+
+
 def test_keyed_hash_is_hmac_over_domain_and_parts() -> None:
     import hmac
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from consent_chain.crypto import key_id_for
 from consent_chain.models import (
     AccessDecision,
     Consent,
@@ -98,3 +99,16 @@ def test_dataset_withdrawal_names_no_participant() -> None:
 def test_rotated_key_id_must_match() -> None:
     key = {"key_id": "0" * 16, "public_key": signer_for("x").public_key.hex()}
     check(MemberKeyRotate, {"new_key": key}, "does not match")
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    [
+        (1).to_bytes(32, "little"),  # the identity point: any message would verify
+        bytes(32),  # a point of order 4
+        (2**255 - 19 + 1).to_bytes(32, "little"),  # the identity, non-canonically encoded
+    ],
+)
+def test_small_order_or_non_canonical_key_is_refused(public_key: bytes) -> None:
+    key = {"key_id": key_id_for(public_key), "public_key": public_key.hex()}
+    check(MemberKeyRotate, {"new_key": key}, "not a valid Ed25519 key")
