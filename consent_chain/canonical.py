@@ -21,9 +21,7 @@ def canonical_bytes(value: object) -> bytes:
     """Encode `value` as RFC 8785 canonical JSON (UTF-8, no whitespace, sorted keys)."""
     if _json_dumps_is_canonical(value):
         try:
-            return json.dumps(
-                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            ).encode("utf-8")
+            return _SORTED_ENCODER.encode(value).encode("utf-8")
         except UnicodeEncodeError:
             pass  # a lone surrogate: the encoder below names where it is
     parts: list[str] = []
@@ -45,6 +43,10 @@ def sha256(data: bytes) -> bytes:
 
 def decode_canonical(data: bytes) -> Any:
     """Parse `data` as JSON and reject it unless it is exactly its canonical encoding."""
+    if data.isascii():
+        value = _decode_ascii(data)
+        if value is not None:
+            return value
     try:
         text = data.decode("utf-8")
         value = json.loads(
@@ -53,11 +55,29 @@ def decode_canonical(data: bytes) -> Any:
             parse_constant=_reject_float,
             object_pairs_hook=_reject_duplicate_keys,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
         raise CanonicalError(f"bytes are not valid UTF-8 JSON: {error}") from error
     if canonical_bytes(value) != data:
         raise CanonicalError("JSON is valid but not in RFC 8785 canonical form")
     return value
+
+
+def _decode_ascii(data: bytes) -> Any:
+    """Return the value of canonical ASCII JSON `data`, or None to take the full check.
+
+    The parse hooks reject floats, NaN and unsafe integers, and every key of
+    ASCII text is ASCII, so `json.dumps` gives the canonical form of what
+    was parsed. When that form equals `data`, `data` is canonical: a
+    duplicate key, an escape RFC 8785 does not use or any extra whitespace
+    would make the two differ. Any difference, or any error, returns None
+    so that `decode_canonical` names the problem.
+    """
+    text = data.decode("ascii")
+    try:
+        value = _STRICT_DECODER.decode(text)
+    except (CanonicalError, ValueError, RecursionError):
+        return None
+    return value if _SORTED_ENCODER.encode(value) == text else None
 
 
 def _json_dumps_is_canonical(value: object) -> bool:
@@ -149,6 +169,13 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _safe_int(literal: str) -> int:
+    number = int(literal)
+    if abs(number) > MAX_SAFE_INTEGER:
+        raise CanonicalError(f"integer {literal} is outside +/-(2**53 - 1)")
+    return number
+
+
 def _reject_float(literal: str) -> Any:
     raise CanonicalError(f"number {literal} is not an integer; the chain has no floats")
 
@@ -161,3 +188,11 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result[key] = value
     return result
 
+
+
+# Built once: constructing them costs about a microsecond per call, and
+# neither keeps state between calls.
+_STRICT_DECODER = json.JSONDecoder(
+    parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int
+)
+_SORTED_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -136,3 +136,63 @@ def test_fast_path_matches_reference_encoder_on_random_values() -> None:
     for _ in range(5000):
         item = value()
         assert canonical.canonical_bytes(item) == reference(item), item
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"a":1,"a":2}', "duplicate key 'a'"),
+        (b'{"a":1.5}', "not an integer"),
+        (b"[-9007199254740992]", r"integer -9007199254740992 at \$\[0\] is outside"),
+        (b'"\\u00e9"', "not in RFC 8785 canonical form"),  # escaped non-ASCII
+        (b'"\\ud800"', "lone surrogate"),
+        (b"-0", "not in RFC 8785 canonical form"),
+        (b'{"a":[1,2,]}', "not valid UTF-8 JSON"),
+    ],
+)
+def test_decode_names_why_ascii_input_is_not_canonical(data: bytes, message: str) -> None:
+    with pytest.raises(CanonicalError, match=message):
+        decode_canonical(data)
+
+
+def test_decode_accepts_the_safe_integer_bounds() -> None:
+    assert decode_canonical(b"[-9007199254740991,9007199254740991]") == [
+        -(2**53 - 1), 2**53 - 1,
+    ]
+
+
+def test_decode_agrees_with_a_reference_check_on_mutated_bytes() -> None:
+    import json
+    import random
+
+    from consent_chain import canonical
+
+    def reference_accepts(data: bytes) -> bool:
+        try:
+            value = json.loads(data.decode("utf-8"), parse_float=canonical._reject_float,
+                               parse_constant=canonical._reject_float,
+                               object_pairs_hook=canonical._reject_duplicate_keys)
+            parts: list[str] = []
+            canonical._encode(value, parts, "$")
+            return "".join(parts).encode("utf-8") == data
+        except (ValueError, CanonicalError):
+            return False
+
+    rng = random.Random(4)
+    seed = canonical_bytes({"body": {"a": [1, "x\\n\"y", None, True], "seq": 2**53 - 1,
+                                     "t": "\u00e9", "z": {"k": -3}}, "signature": "ab"})
+    edits = [b" ", b"0", b"9", b"\\", b'"', b",", b"}", b"]", b".", b"e", b"-", b"u", b"n"]
+    for _ in range(3000):
+        data = bytearray(seed)
+        for _ in range(rng.randrange(1, 3)):
+            position = rng.randrange(len(data) + 1)
+            if rng.random() < 0.5 and position < len(data):
+                del data[position]
+            else:
+                data[position:position] = rng.choice(edits)
+        mutated = bytes(data)
+        try:
+            accepted = canonical_bytes(decode_canonical(mutated)) == mutated
+        except CanonicalError:
+            accepted = False
+        assert accepted == reference_accepts(mutated), mutated
