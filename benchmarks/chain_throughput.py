@@ -260,7 +260,7 @@ def report_step_costs(ledger: Ledger, repeats: int = 2_000) -> None:
     public_key = signer.public_key
     body = tx.body
     steps: dict[str, Callable[[], object]] = {
-        "sign_transaction (validate, canonical JSON twice, Ed25519 sign)": lambda: sign_transaction(
+        "sign_transaction (validate, canonical body, Ed25519 sign)": lambda: sign_transaction(
             signer, chain_id=body["chain_id"], tx_type=body["type"], member=body["member"],
             seq=body["seq"], time=body["time"], payload=body["payload"]),
         "validate_body (pydantic)": lambda: validate_body(body),

@@ -129,6 +129,7 @@ class Ledger:
         resolves once the tx's block is durably committed, or fails with the
         store's error.
         """
+        self._pending_state.check_signature_early(tx)
         with self._condition:
             if self._closed:
                 raise ChainError("the ledger is closed; open a new one to submit")

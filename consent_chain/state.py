@@ -140,6 +140,18 @@ class ChainState:
         _RULES[tx.type](self, tx, payload)
         self.last_seq[tx.member] = tx.seq
 
+    def check_signature_early(self, tx: SignedTransaction) -> None:
+        """Verify the signature of `tx` ahead of `apply`, without holding any lock.
+
+        The ledger calls this before it takes its lock, so submitter threads
+        verify on every core at once (libsodium releases the GIL). A success
+        is remembered, and `apply` still checks the signer under the lock;
+        an unknown key or a bad signature is left for `apply` to report.
+        """
+        key = self.keys.get(tx.key_id)
+        if key is not None and key.member == tx.member:
+            has_valid_signature(tx, key.public_key)
+
     def _check_signer(self, tx: SignedTransaction) -> None:
         if tx.member not in self.members:
             raise InvalidTransaction(f"member {tx.member!r} is not registered on this chain")

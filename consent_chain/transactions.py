@@ -113,7 +113,10 @@ def sign_transaction(
     payload_model = validate_body(body)
     body_bytes = canonical_bytes(body)
     signature = signer.sign(TX_DOMAIN, body_bytes)
-    envelope = canonical_bytes({"body": body, "signature": signature.hex()})
+    # The canonical envelope, spelled out: "body" sorts before "signature",
+    # and a hex string needs no escaping, so no second encoding is needed.
+    envelope = b"".join((_ENVELOPE_HEAD, body_bytes, b',"signature":"',
+                         signature.hex().encode("ascii"), b'"}'))
     return SignedTransaction(body, signature, envelope, payload_model)
 
 

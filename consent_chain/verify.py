@@ -185,9 +185,10 @@ def _verify_transaction(
         tx = decode_transaction(stored.envelope)
         if tx.tx_hash != stored.tx_hash:
             raise _Failed(height, index, "stored tx_hash does not match the envelope bytes")
-        if tx.leaf_hash != stored.leaf_hash:
+        leaf = tx.leaf_hash
+        if leaf != stored.leaf_hash:
             raise _Failed(height, index, "stored leaf_hash does not match the envelope bytes")
         state.apply(tx)
     except InvalidTransaction as error:
         raise _Failed(height, index, str(error)) from error
-    return tx.leaf_hash
+    return leaf
