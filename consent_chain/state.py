@@ -145,8 +145,8 @@ class ChainState:
 
         The ledger calls this before it takes its lock, so submitter threads
         verify on every core at once (libsodium releases the GIL). A success
-        is remembered, and `apply` still checks the signer under the lock;
-        an unknown key or a bad signature is left for `apply` to report.
+        is cached, and `apply` still checks the signer under the lock. An
+        unknown key or a bad signature is left for `apply` to report.
         """
         key = self.keys.get(tx.key_id)
         if key is not None and key.member == tx.member:

@@ -161,7 +161,7 @@ def test_decode_accepts_the_safe_integer_bounds() -> None:
     ]
 
 
-def test_decode_agrees_with_a_reference_check_on_mutated_bytes() -> None:
+def test_decode_matches_reference_on_mutations() -> None:
     import json
     import random
 

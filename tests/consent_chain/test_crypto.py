@@ -64,7 +64,7 @@ def test_malformed_signature_is_invalid() -> None:
     assert not verify_signature(signer.public_key, TX_DOMAIN, b"message", b"\x00" * 10)
 
 
-def test_signatures_equal_those_of_openssl_for_the_same_seed() -> None:
+def test_signature_matches_openssl() -> None:
     # Ed25519 is deterministic, so libsodium (our signer) and OpenSSL
     # (through cryptography) must produce the very same bytes.
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -80,7 +80,7 @@ def test_signatures_equal_those_of_openssl_for_the_same_seed() -> None:
 ORDER = 2**252 + 27742317777372353535851937790883648493
 
 
-def test_signature_with_scalar_not_below_the_group_order_is_invalid() -> None:
+def test_scalar_above_group_order_is_invalid() -> None:
     signer = Signer.from_seed(b"\x02" * 32)
     signature = signer.sign(TX_DOMAIN, b"message")
     scalar = int.from_bytes(signature[32:], "little") + ORDER
@@ -88,7 +88,7 @@ def test_signature_with_scalar_not_below_the_group_order_is_invalid() -> None:
     assert not verify_signature(signer.public_key, TX_DOMAIN, b"message", malleated)
 
 
-def test_identity_key_with_identity_signature_is_invalid_for_any_message() -> None:
+def test_identity_key_forgery_is_invalid() -> None:
     # With A and R the identity point and S = 0, the cofactorless equation
     # [S]B = R + [k]A holds for every message; a lax verifier accepts it.
     identity = (1).to_bytes(32, "little")
