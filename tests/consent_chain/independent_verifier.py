@@ -104,14 +104,91 @@ def key_id(public_key_hex: str) -> str:
 
 def check_signature(public_key_hex: str, domain: bytes, message: bytes,
                     signature_hex: str) -> None:
-    """Check an Ed25519 signature over `domain || message`."""
+    """Check an Ed25519 signature over `domain || message` under the strict rules.
+
+    OpenSSL (through cryptography) does the RFC 8032 check. The rules it
+    does not apply, that S is below L and that neither A nor R is a small-order
+    point or a non-canonical encoding, are checked here first.
+    """
+    public_key, signature = bytes.fromhex(public_key_hex), bytes.fromhex(signature_hex)
+    if len(public_key) != 32 or len(signature) != 64:
+        raise VerificationError(f"signature {signature_hex[:16]}... or key has the wrong length")
+    if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
+        raise VerificationError(f"signature {signature_hex[:16]}... has S not below L")
+    for name, encoded in (("public key", public_key), ("R", signature[:32])):
+        point = decode_point(encoded)
+        if point is None or is_identity(multiply(point, 8)):
+            raise VerificationError(f"signature {signature_hex[:16]}... is invalid: {name} "
+                                    f"{encoded.hex()} is not a canonical point of large order")
     try:
-        public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
-        public_key.verify(bytes.fromhex(signature_hex), domain + message)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, domain + message)
     except (ValueError, InvalidSignature) as error:
         raise VerificationError(
             f"signature {signature_hex[:16]}... does not verify under {public_key_hex}"
         ) from error
+
+
+# Edwards25519 (RFC 8032, section 5.1): -x^2 + y^2 = 1 + d x^2 y^2 over GF(p).
+FIELD_PRIME = 2**255 - 19
+GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
+CURVE_D = -121665 * pow(121666, -1, FIELD_PRIME) % FIELD_PRIME
+SQRT_MINUS_ONE = pow(2, (FIELD_PRIME - 1) // 4, FIELD_PRIME)
+Point = tuple[int, int, int, int]  # extended coordinates (X, Y, Z, T), x = X/Z, y = Y/Z
+IDENTITY: Point = (0, 1, 1, 0)
+
+
+def decode_point(encoded: bytes) -> Point | None:
+    """Return the point a 32-byte encoding names, or None if y >= p or no x exists."""
+    number = int.from_bytes(encoded, "little")
+    sign, y = number >> 255, number & (2**255 - 1)
+    if y >= FIELD_PRIME:
+        return None
+    u, v = (y * y - 1) % FIELD_PRIME, (CURVE_D * y * y + 1) % FIELD_PRIME
+    x = u * pow(v, 3, FIELD_PRIME) * pow(u * pow(v, 7, FIELD_PRIME), (FIELD_PRIME - 5) // 8,
+                                         FIELD_PRIME) % FIELD_PRIME
+    if (v * x * x - u) % FIELD_PRIME != 0:
+        x = x * SQRT_MINUS_ONE % FIELD_PRIME
+    if (v * x * x - u) % FIELD_PRIME != 0 or (x == 0 and sign == 1):
+        return None
+    if x & 1 != sign:
+        x = FIELD_PRIME - x
+    return (x, y, 1, x * y % FIELD_PRIME)
+
+
+def add_points(first: Point, second: Point) -> Point:
+    """Add two points with the complete formula for a = -1 (RFC 8032, section 5.1.4)."""
+    x1, y1, z1, t1 = first
+    x2, y2, z2, t2 = second
+    a = (y1 - x1) * (y2 - x2) % FIELD_PRIME
+    b = (y1 + x1) * (y2 + x2) % FIELD_PRIME
+    c = 2 * t1 * t2 * CURVE_D % FIELD_PRIME
+    d = 2 * z1 * z2 % FIELD_PRIME
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % FIELD_PRIME, g * h % FIELD_PRIME, f * g % FIELD_PRIME, e * h % FIELD_PRIME)
+
+
+def multiply(point: Point, scalar: int) -> Point:
+    """Return scalar * point by double-and-add."""
+    result = IDENTITY
+    while scalar:
+        if scalar & 1:
+            result = add_points(result, point)
+        point = add_points(point, point)
+        scalar >>= 1
+    return result
+
+
+def is_identity(point: Point) -> bool:
+    """Return whether `point` is the neutral element (x = 0, y = 1)."""
+    x, y, z, _ = point
+    return x % FIELD_PRIME == 0 and (y - z) % FIELD_PRIME == 0
+
+
+def check_registered_key(public_key_hex: str) -> None:
+    """Reject a key that is not a canonical encoding of a point of prime order L."""
+    point = decode_point(bytes.fromhex(public_key_hex))
+    if point is None or is_identity(point) or not is_identity(multiply(point, GROUP_ORDER)):
+        raise VerificationError(f"public key {public_key_hex} is not a point of prime order L")
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
@@ -215,6 +292,7 @@ class Registry:
 
     def add_key(self, member_id: str, key: dict[str, str]) -> None:
         """Add an active key after checking that its id is new and derives from the key."""
+        check_registered_key(key["public_key"])
         if key_id(key["public_key"]) != key["key_id"]:
             raise VerificationError(f"key id {key['key_id']} does not match its public key")
         if any(key["key_id"] in member.keys for member in self.members.values()):

@@ -255,3 +255,48 @@ def test_rejects_consistency_proof_hash(verifier: ChainVerifier,
     with pytest.raises(VerificationError):
         spec.verify_consistency(old_size, new_size, spec.merkle_root(verifier.log[:old_size]),
                                 spec.merkle_root(verifier.log), proof)
+
+
+def test_point_math_matches_real_keys() -> None:
+    from consent_chain.crypto import Signer
+
+    public_key = Signer.from_seed(bytes(range(32))).public_key
+    point = spec.decode_point(public_key)
+    assert point is not None
+    assert spec.is_identity(spec.multiply(point, spec.GROUP_ORDER))
+    spec.check_registered_key(public_key.hex())
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    [
+        (1).to_bytes(32, "little"),  # the identity point
+        bytes(32),  # y = 0, a point of order 4
+        (2**255 - 19 - 1).to_bytes(32, "little"),  # y = -1, the point of order 2
+        (2**255 - 19 + 1).to_bytes(32, "little"),  # the identity with y >= p
+    ],
+)
+def test_rejects_small_order_registered_key(public_key: bytes) -> None:
+    with pytest.raises(VerificationError, match="prime order"):
+        spec.check_registered_key(public_key.hex())
+
+
+def test_rejects_identity_key_forgery() -> None:
+    identity = (1).to_bytes(32, "little")
+    with pytest.raises(VerificationError, match="not a canonical point of large order"):
+        spec.check_signature(identity.hex(), spec.TX_DOMAIN, b"any message",
+                             (identity + bytes(32)).hex())
+
+
+def test_rejects_scalar_not_below_group_order(populated: Ledger, db_path: Path) -> None:
+    envelope = read_blocks(db_path)[0].envelopes[0]
+    value = json.loads(envelope)
+    signature = bytes.fromhex(value["signature"])
+    scalar = int.from_bytes(signature[32:], "little") + spec.GROUP_ORDER
+    malleated = (signature[:32] + scalar.to_bytes(32, "little")).hex()
+    members = {member["id"]: member for member in json.loads(populated.genesis.encoded)["members"]}
+    public_key = members[value["body"]["member"]]["keys"][0]["public_key"]
+    body = spec.canonical(value["body"])
+    spec.check_signature(public_key, spec.TX_DOMAIN, body, value["signature"])
+    with pytest.raises(VerificationError, match="S not below L"):
+        spec.check_signature(public_key, spec.TX_DOMAIN, body, malleated)
