@@ -108,6 +108,9 @@ class Ledger:
         self._flush_requested = False
         self._closed = False
         self._condition = threading.Condition()
+        # Held while `_committed` moves forward: by the sealer while it appends
+        # a block, and by `catch_up` while it applies other writers' blocks.
+        self._append_lock = threading.Lock()
         self._sealer = threading.Thread(target=self._run, name="consent-chain-sealer", daemon=True)
         self._sealer.start()
         logger.info("ledger opened chain_id=%s height=%d", genesis.chain_id, replay.height)
@@ -165,6 +168,24 @@ class Ledger:
         self._sealer.join()
         logger.info("ledger closed height=%d", self._committed.height)
 
+    def catch_up(self) -> int:
+        """Verify and apply the blocks other writers appended; return how many there were.
+
+        Only the new blocks are read and verified, so the cost grows with
+        what was appended since the last commit, not with the chain. Pending
+        transactions are checked again on the new head, and those it now
+        rejects fail with InvalidTransaction. Raises ChainCorrupted if a new
+        block fails verification.
+        """
+        with self._append_lock:
+            before = self._committed.height
+            self._rebase([])
+            caught_up = self._committed.height - before
+        if caught_up:
+            logger.info("ledger caught up %d block(s) to height %d", caught_up,
+                        self._committed.height)
+        return caught_up
+
     def checkpoint(self) -> Checkpoint:
         """Sign a checkpoint of the committed log with the proposer's key."""
         head = self._committed
@@ -198,7 +219,8 @@ class Ledger:
                     self._oldest_pending_at = time.monotonic()
                 else:
                     self._flush_requested = False
-            self._commit(batch)
+            with self._append_lock:
+                self._commit(batch)
 
     def _batch_ready(self) -> bool:
         if not self._pending:

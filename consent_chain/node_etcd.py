@@ -136,9 +136,9 @@ class EtcdChainNode(ChainNode):
 
         The ledger's state can lag behind the mirror when other institutions
         or another process of this node appended since its last append. A
-        transaction that lagging state rejects is signed again on a reloaded
-        ledger, and one that lost its place while the ledger rebased is
-        signed again with the next seq.
+        transaction that lagging state rejects is signed again once the
+        ledger has caught up, and one that lost its place while the ledger
+        rebased is signed again with the next seq.
         """
         self._check_trusted()
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
@@ -148,7 +148,7 @@ class EtcdChainNode(ChainNode):
                 except InvalidTransaction:
                     if attempt == SUBMIT_ATTEMPTS or not self._ledger_lags():
                         raise
-                    self._reload_ledger()
+                    self._catch_up_ledger()
                     continue
             try:
                 return future.result(timeout)
@@ -192,15 +192,13 @@ class EtcdChainNode(ChainNode):
     def _ledger_lags(self) -> bool:
         return self._ledger.committed.height < self.follower.replay.height
 
-    def _reload_ledger(self) -> None:
-        # NOTE: reopening replays the whole chain from etcd, so it costs time in
-        # proportion to the chain's length. It happens only when a transaction
-        # depends on blocks the ledger has not seen, such as a dataset another
-        # institution registered or a command this node ran in another process.
-        logger.info("ledger at height %d lags the mirror at height %d; reloading it",
+    def _catch_up_ledger(self) -> None:
+        # A transaction can depend on blocks the ledger has not applied yet,
+        # such as a dataset another institution registered or a command this
+        # node ran in another process. Catching up reads only those blocks.
+        logger.info("ledger at height %d lags the mirror at height %d; catching up",
                     self._ledger.committed.height, self.follower.replay.height)
-        self._ledger.close()
-        self._ledger = self._open_ledger()
+        self._ledger.catch_up()
 
     def _check_trusted(self) -> None:
         evidence = self.follower.status().evidence

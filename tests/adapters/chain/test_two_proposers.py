@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from consent_chain.ledger import Inclusion
+from consent_chain.store import StoredBlock
 from consent_chain.verify import verify_chain
 from tests.adapters.chain.conftest import FollowerFactory, InstitutionFactory
-from tests.adapters.chain.institutions import Institution
+from tests.adapters.chain.institutions import Institution, decision_payload
 
 ROUNDS = 50
 PER_ROUND = 10
@@ -50,3 +53,38 @@ def test_concurrent_proposers_never_fork(
         assert missing == []
     proposers = {hospital.ledger.committed.height for hospital in hospitals}
     assert max(proposers) <= head.height
+
+
+def test_lagging_ledger_reads_only_new_blocks(
+    institution: InstitutionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hospital, clinic = institution("hospital-a"), institution("clinic-b")
+    clinic.register()
+    hospital.register()
+    for number in range(3):
+        hospital.decision(number).result(10)
+    assert clinic.ledger.committed.height == 1
+    requested: list[int] = []
+    read_block = clinic.store.block_at
+
+    def counting_block_at(height: int) -> StoredBlock:
+        requested.append(height)
+        return read_block(height)
+
+    monkeypatch.setattr(clinic.store, "block_at", counting_block_at)
+    caught_up = clinic.ledger.catch_up()
+    head = hospital.ledger.committed
+    assert caught_up == head.height - 1
+    assert requested == list(range(2, head.height + 2))
+    assert clinic.ledger.committed.block_hash == head.block_hash
+    assert clinic.ledger.committed.frontier.root() == head.frontier.root()
+    inclusion = clinic.submit("access_decision", decision_payload("hospital-a", 9)).result(10)
+    assert inclusion.height == head.height + 1
+
+
+def test_catch_up_without_new_blocks_changes_nothing(institution: InstitutionFactory) -> None:
+    clinic = institution("clinic-b")
+    clinic.register()
+    before = clinic.ledger.committed
+    assert clinic.ledger.catch_up() == 0
+    assert clinic.ledger.committed.block_hash == before.block_hash
