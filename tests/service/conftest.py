@@ -22,7 +22,7 @@ from tests.service.auth.nodes import (  # noqa: F401 (fixtures of the passport H
     issuer_server,
     passport_node,
 )
-from tests.support import SHARED_DATA, free_port, require_tool
+from tests.support import free_port, require_tool, shared_file
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -86,10 +86,7 @@ def served_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding copies of the shared test files the nodes serve."""
     root = tmp_path_factory.mktemp("objects")
     for name in SERVED_FILES:
-        source = SHARED_DATA / name
-        if not source.is_file():
-            pytest.fail(f"test data file {source} is missing; set CONSENTRY_TEST_DATA")
-        shutil.copy(source, root / name)
+        shutil.copy(shared_file(name), root / name)
     _add_broken_objects(root)
     return root
 

@@ -16,7 +16,7 @@ from service.config import Settings, load_settings
 from service.drs.registry import DrsRecord, DrsRegistry
 from service.ingest import IngestOptions, ingest_files
 from tests.service.conftest import start_node
-from tests.support import SHARED_DATA, free_port
+from tests.support import free_port, shared_file
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -59,10 +59,7 @@ def ingest_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Copies of the shared files to ingest, with their indexes beside them."""
     root = tmp_path_factory.mktemp("ingest-sources")
     for name in INGESTED + INDEXES:
-        source = SHARED_DATA / name
-        if not source.is_file():
-            pytest.fail(f"test data file {source} is missing; set CONSENTRY_TEST_DATA")
-        shutil.copy(source, root / name)
+        shutil.copy(shared_file(name), root / name)
     return root
 
 
