@@ -5,7 +5,8 @@ pseudonym, but never object names next to participants. This SQLite file
 (`catalog.sqlite` in the node directory) contains the links:
 
 - each dataset's ControlledAccessGrants URL and its object id prefixes;
-- for each withdrawn participant, the object id prefixes of their samples.
+- for each withdrawn participant, the object id prefixes of their samples, or
+  a record that this node serves none of their objects.
 
 Deleting a participant's rows, together with the pseudonym secret, leaves
 nothing that links the chain back to them. Every call opens a fresh read, so
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,11 @@ CREATE TABLE IF NOT EXISTS participant_objects (
     participant TEXT NOT NULL,
     prefix TEXT NOT NULL,
     PRIMARY KEY (dataset_id, participant, prefix)
+);
+CREATE TABLE IF NOT EXISTS participants_without_objects (
+    dataset_id TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, participant)
 );
 """
 
@@ -110,17 +116,44 @@ class ConsentCatalog:
     def add_participant_objects(
         self, dataset_id: str, participant: str, prefixes: Sequence[str]
     ) -> None:
-        """Link object prefixes of one participant (by pseudonym) within a dataset."""
+        """Link object prefixes of one participant (by pseudonym) within a dataset.
+
+        Each prefix must lie inside one of the dataset's object prefixes, so a
+        typo cannot leave the participant's objects unmatched and served.
+        """
+        if not prefixes:
+            raise CatalogError("a participant needs at least one object prefix")
         with self._transaction() as connection:
-            known = connection.execute(
-                "SELECT 1 FROM datasets WHERE dataset_id = ?", (dataset_id,)
-            ).fetchone()
-            if known is None:
-                raise CatalogError(f"dataset {dataset_id!r} is not in the catalog")
+            dataset_prefixes = _dataset_prefixes(connection, dataset_id)
+            for prefix in prefixes:
+                _check_participant_prefix(dataset_id, prefix, dataset_prefixes)
             connection.executemany(
                 "INSERT OR IGNORE INTO participant_objects (dataset_id, participant, prefix) "
                 "VALUES (?, ?, ?)",
                 [(dataset_id, participant, prefix) for prefix in prefixes],
+            )
+            connection.execute(
+                "DELETE FROM participants_without_objects WHERE dataset_id = ? AND participant = ?",
+                (dataset_id, participant),
+            )
+
+    def add_participant_without_objects(self, dataset_id: str, participant: str) -> None:
+        """Record that none of this node's objects in a dataset belong to the participant."""
+        with self._transaction() as connection:
+            _dataset_prefixes(connection, dataset_id)
+            linked = connection.execute(
+                "SELECT prefix FROM participant_objects WHERE dataset_id = ? AND participant = ? "
+                "ORDER BY prefix",
+                (dataset_id, participant),
+            ).fetchall()
+            if linked:
+                listed = " ".join(str(row[0]) for row in linked)
+                raise CatalogError(f"participant {participant} already has object prefixes "
+                                   f"{listed} in dataset {dataset_id!r}")
+            connection.execute(
+                "INSERT OR IGNORE INTO participants_without_objects (dataset_id, participant) "
+                "VALUES (?, ?)",
+                (dataset_id, participant),
             )
 
     def dataset(self, dataset_id: str) -> CatalogDataset | None:
@@ -157,6 +190,45 @@ class ConsentCatalog:
             ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def unrecorded_participants(
+        self, dataset_id: str, participants: Collection[str]
+    ) -> tuple[str, ...]:
+        """Return, sorted, the pseudonyms in `participants` that the catalog does not record.
+
+        A participant is recorded for a dataset with object prefixes or as
+        having no objects on this node. One query serves any number of them.
+        """
+        if not participants:
+            return ()
+        with self._read() as connection:
+            rows = connection.execute(
+                "SELECT participant FROM participant_objects WHERE dataset_id = ?1 "
+                "UNION SELECT participant FROM participants_without_objects "
+                "WHERE dataset_id = ?1",
+                (dataset_id,),
+            ).fetchall()
+        recorded = {str(row[0]) for row in rows}
+        return tuple(sorted(set(participants) - recorded))
+
+    def dataset_participants(self, dataset_id: str) -> dict[str, list[str]]:
+        """Return each recorded participant of a dataset with their object prefixes, sorted.
+
+        A participant recorded as having no objects on this node maps to [].
+        """
+        with self._read() as connection:
+            rows = connection.execute(
+                "SELECT participant, prefix FROM participant_objects WHERE dataset_id = ?1 "
+                "UNION ALL SELECT participant, NULL FROM participants_without_objects "
+                "WHERE dataset_id = ?1 ORDER BY 1, 2",
+                (dataset_id,),
+            ).fetchall()
+        linked: dict[str, list[str]] = {}
+        for participant, prefix in rows:
+            prefixes = linked.setdefault(str(participant), [])
+            if prefix is not None:
+                prefixes.append(str(prefix))
+        return linked
+
     def participant_prefixes(self, participant: str) -> list[str]:
         """Return every object prefix linked to a participant pseudonym, in any dataset."""
         with self._read() as connection:
@@ -185,3 +257,26 @@ def _add_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) ->
         "INSERT OR IGNORE INTO dataset_objects (prefix, dataset_id) VALUES (?, ?)",
         (prefix, dataset_id),
     )
+
+
+def _dataset_prefixes(connection: sqlite3.Connection, dataset_id: str) -> list[str]:
+    """Return the dataset's object prefixes; raise CatalogError if the catalog lacks it."""
+    known = connection.execute(
+        "SELECT 1 FROM datasets WHERE dataset_id = ?", (dataset_id,)
+    ).fetchone()
+    if known is None:
+        raise CatalogError(f"dataset {dataset_id!r} is not in the catalog")
+    rows = connection.execute(
+        "SELECT prefix FROM dataset_objects WHERE dataset_id = ?", (dataset_id,)
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _check_participant_prefix(dataset_id: str, prefix: str, dataset_prefixes: list[str]) -> None:
+    # An empty prefix would match every object of the dataset.
+    if not prefix:
+        raise CatalogError("an object prefix must not be empty")
+    if not any(prefix.startswith(outer) for outer in dataset_prefixes):
+        listed = " ".join(sorted(dataset_prefixes)) or "none"
+        raise CatalogError(f"object prefix {prefix!r} is outside dataset {dataset_id!r}, whose "
+                           f"object prefixes are: {listed}")
