@@ -13,8 +13,8 @@ that its own key belongs to `institution_id`. With `store="etcd"` the blocks
 live in etcd (see consent_chain.node_etcd).
 
 Only this node signs, but several processes may write the store (the server
-and `consentry consent ...` commands). `submit` therefore reloads the ledger
-when another process has extended the store, and retries once a concurrent
+and `consentry consent ...` commands). `submit` therefore catches the ledger
+up when another process has extended the store, and retries once a concurrent
 append wins the race.
 """
 
@@ -239,7 +239,7 @@ class ChainNode:
         return requester_pseudonym(self._pseudonym_secret, issuer, subject)
 
     def refresh(self) -> None:
-        """Reload the ledger if another process has appended blocks to the store."""
+        """Apply the blocks another process has appended to the store, if any."""
         with self._lock:
             self._refresh_locked()
 
@@ -299,7 +299,6 @@ class ChainNode:
         head = self.store.head()
         if head is None or head.block_hash == self._ledger.committed.block_hash:
             return
-        logger.info("chain store extended by another process; reloading at height %d",
+        logger.info("chain store extended by another process; catching up to height %d",
                     head.height)
-        self._ledger.close()
-        self._ledger = self._open_ledger()
+        self._ledger.catch_up()

@@ -99,3 +99,31 @@ def test_pseudonyms_depend_on_the_node_secret(
 def test_genesis_file_is_canonical(chain_node: ChainNode) -> None:
     path = chain_node.settings.directory / GENESIS_FILE
     assert path.read_bytes() == chain_node.genesis.encoded
+
+
+def test_refresh_reads_only_the_new_blocks(
+    node_settings: NodeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ChainNode.open(node_settings)
+    command = ChainNode.open(node_settings)
+    try:
+        server.submit("dataset_register", {"dataset_id": "DS1", "consent": build_consent("GRU")})
+        command.refresh()
+        server.submit("consent_withdraw", {"dataset_id": "DS1", "scope": "dataset"})
+        requested: list[int] = []
+        read_block = command.store.block_at
+
+        def counting_block_at(height: int) -> object:
+            requested.append(height)
+            return read_block(height)
+
+        monkeypatch.setattr(command.store, "block_at", counting_block_at)
+        command.refresh()
+        head = server.store.head()
+        assert head is not None
+        # Only the withdrawal's block is read, then the next height, which is missing.
+        assert requested == [head.height, head.height + 1]
+        assert command.state.datasets["DS1"].withdrawn is True
+    finally:
+        command.close()
+        server.close()
