@@ -196,7 +196,7 @@ class ConsentCatalog:
         """Return, sorted, the pseudonyms in `participants` that the catalog does not record.
 
         A participant is recorded for a dataset with object prefixes or as
-        having no objects on this node. One query serves any number of them.
+        having no objects on this node. It runs one query for any number of them.
         """
         if not participants:
             return ()

@@ -1,5 +1,9 @@
 """Consent changes: register a dataset, update its consent, withdraw it or one participant.
 
+A participant withdrawal names only a pseudonym, so a node that serves its
+own copy of another custodian's dataset maps that pseudonym onto its objects
+with `map_withdrawn_participant`; until then, the policy denies the dataset.
+
 Each change is one transaction signed by the local institution plus the
 matching off-chain catalog rows. The chain transaction is written first: a
 catalog failure afterwards leaves a registered dataset without objects, which
@@ -16,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consent_chain.catalog import ConsentCatalog
+from consent_chain.catalog import CatalogError, ConsentCatalog
 from consent_chain.errors import InvalidTransaction
 from consent_chain.ledger import Inclusion
 from consent_chain.models import Consent
@@ -115,6 +119,49 @@ def withdraw(
     catalog.add_participant_objects(dataset_id, pseudonym, prefixes)
     payload = {"dataset_id": dataset_id, "scope": "participant", "participant": pseudonym}
     return node.submit("consent_withdraw", payload)
+
+
+def map_withdrawn_participant(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str, pseudonym: str,
+    prefixes: Sequence[str],
+) -> None:
+    """Record this node's object prefixes of a participant who withdrew from a dataset.
+
+    Empty `prefixes` records that none of this node's objects belong to them.
+    Raise CatalogError unless the chain lists the pseudonym as withdrawn.
+    """
+    pseudonym = pseudonym.lower()
+    withdrawn = _withdrawn_participants(node, dataset_id)
+    if pseudonym not in withdrawn:
+        raise CatalogError(
+            f"pseudonym {pseudonym!r} is not a withdrawn participant of dataset "
+            f"{dataset_id!r} on the consent chain. Run `consentry consent pending --dataset "
+            f"{dataset_id}` to list the ones this node has not mapped"
+        )
+    if prefixes:
+        catalog.add_participant_objects(dataset_id, pseudonym, prefixes)
+    else:
+        catalog.add_participant_without_objects(dataset_id, pseudonym)
+    logger.info("mapped withdrawn participant dataset=%s participant=%s prefixes=%d",
+                dataset_id, pseudonym, len(prefixes))
+
+
+def unmapped_withdrawals(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str
+) -> tuple[str, ...]:
+    """Return the withdrawn participants of a dataset that this node's catalog does not record."""
+    if catalog.dataset(dataset_id) is None:
+        raise CatalogError(f"dataset {dataset_id!r} is not in this node's catalog, so this "
+                           "node serves none of its objects")
+    return catalog.unrecorded_participants(dataset_id, _withdrawn_participants(node, dataset_id))
+
+
+def _withdrawn_participants(node: ChainNode, dataset_id: str) -> set[str]:
+    node.refresh()
+    record = node.state.datasets.get(dataset_id)
+    if record is None:
+        raise CatalogError(f"dataset {dataset_id!r} is not registered on the consent chain")
+    return record.withdrawn_participants
 
 
 def _day_start_ms(day: date) -> int:

@@ -72,7 +72,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class DatasetConsent:
-    """A dataset's consent as recorded on chain, and the withdrawn participants a request hits."""
+    """A dataset's consent as recorded on chain, and the withdrawn participants a request hits.
+
+    `withdrawn_participants` are those whose object prefixes match the object.
+    `unmapped_withdrawals` are those the node's catalog does not record at
+    all, because they withdrew through another institution's node.
+    """
 
     dataset_id: str
     url: str
@@ -80,6 +85,7 @@ class DatasetConsent:
     consent: Mapping[str, Any]
     withdrawn: bool = False
     withdrawn_participants: tuple[str, ...] = ()
+    unmapped_withdrawals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,17 @@ def _participant_withdrawal(case: Case) -> Outcome:
     return Outcome()
 
 
+def _unmapped_withdrawal(case: Case) -> Outcome:
+    # Without catalog rows for the pseudonym, this node cannot tell which of
+    # its objects contain the participant's samples, so it denies them all.
+    dataset_id = case.dataset.dataset_id
+    return Outcome(denials=tuple(
+        f"withdrawn participant {pseudonym} of dataset {dataset_id} is missing from this node's "
+        "catalog. Map them with `consentry consent participant` (--objects PREFIX... or --none)"
+        for pseudonym in case.dataset.unmapped_withdrawals
+    ))
+
+
 def _time_limit(case: Case) -> Outcome:
     limit = case.dataset.consent.get("time_limit") or {}
     now_ms = case.now * 1000
@@ -254,6 +271,9 @@ RULES: tuple[Rule, ...] = (
     Rule("withdrawal", "the dataset's consent was withdrawn", _withdrawal),
     Rule("participant", "the object matches a withdrawn participant's object prefixes",
          _participant_withdrawal),
+    Rule("unmapped_withdrawal", "a participant withdrew from the dataset and this node's "
+         "catalog records neither their object prefixes nor that they have none here",
+         _unmapped_withdrawal),
     Rule("time_limit", "now is before time_limit.not_before or at/after not_after", _time_limit),
     Rule("access_basis", "no grant visa for the dataset URL, and Registered Access or "
          "open-access mode does not apply", _access_basis),

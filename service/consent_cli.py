@@ -24,6 +24,7 @@ from consent_chain.store import ChainHead
 from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
 from service.config import Settings, load_settings
+from service.consent_participant_cli import add_participant_commands
 from service.consent_services import ConsentServices, chain_directory, open_consent_services
 from service.consent_settings import ChainSettings
 
@@ -340,3 +341,4 @@ def _add_consent_commands(
     catalog.add_argument("--objects", nargs="+", required=True, metavar="PREFIX",
                          help="object id prefixes, on this node, that belong to the dataset")
     catalog.set_defaults(handler=consent_catalog)
+    add_participant_commands(consent_commands, config)

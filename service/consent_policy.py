@@ -113,25 +113,27 @@ class ChainAccessPolicy:
         return AccessDecision(verdict.allowed, verdict.reasons, verdict.expires_at, tx_hash)
 
     def _dataset_consent(self, request: AccessRequest) -> DatasetConsent | None:
+        catalog = self.consent.catalog
         try:
             self.consent.node.refresh()
-            entry = self.consent.catalog.dataset_for_object(request.object_id)
+            entry = catalog.dataset_for_object(request.object_id)
             if entry is None:
                 return None
-            participants = self.consent.catalog.participants_for_object(
-                entry.dataset_id, request.object_id)
+            record = self.consent.node.state.datasets.get(entry.dataset_id)
+            if record is None:
+                raise PermissionDenied(
+                    f"dataset {entry.dataset_id!r} of object {request.object_id!r} is in the "
+                    "consent catalog but not registered on the consent chain; register it first"
+                )
+            withdrawn = record.withdrawn_participants
+            participants = catalog.participants_for_object(entry.dataset_id, request.object_id)
+            unmapped = catalog.unrecorded_participants(entry.dataset_id, withdrawn)
         except ChainError as error:
             logger.error("consent chain unavailable request_id=%s: %s", request.request_id, error)
             raise _unavailable(error, "the consent chain is unavailable; retry later") from error
-        record = self.consent.node.state.datasets.get(entry.dataset_id)
-        if record is None:
-            raise PermissionDenied(
-                f"dataset {entry.dataset_id!r} of object {request.object_id!r} is in the consent "
-                "catalog but not registered on the consent chain; register it first"
-            )
-        hits = tuple(p for p in participants if p in record.withdrawn_participants)
+        hits = tuple(p for p in participants if p in withdrawn)
         return DatasetConsent(entry.dataset_id, entry.url, record.version, record.consent,
-                              record.withdrawn, hits)
+                              record.withdrawn, hits, unmapped)
 
     def _unregistered(self, request: AccessRequest) -> AccessDecision:
         if self.deny_unregistered:

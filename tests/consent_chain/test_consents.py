@@ -12,7 +12,9 @@ from consent_chain.catalog import CatalogError, ConsentCatalog
 from consent_chain.consents import (
     build_consent,
     duo_term,
+    map_withdrawn_participant,
     register_dataset,
+    unmapped_withdrawals,
     update_consent,
     withdraw,
 )
@@ -110,6 +112,61 @@ def test_participant_withdrawal_needs_objects(chain_node: ChainNode,
     _register(chain_node, catalog)
     with pytest.raises(ValueError, match="object prefixes"):
         withdraw(chain_node, catalog, "DS1", "participant-7")
+
+
+def _withdraw_elsewhere(node: ChainNode, participant_id: str) -> str:
+    """Withdraw a participant on chain only, as another institution's node would."""
+    pseudonym = node.participant(participant_id)
+    node.submit("consent_withdraw",
+                {"dataset_id": "DS1", "scope": "participant", "participant": pseudonym})
+    return pseudonym
+
+
+def test_withdrawal_elsewhere_is_unmapped(chain_node: ChainNode,
+                                          catalog: ConsentCatalog) -> None:
+    _register(chain_node, catalog)
+    withdraw(chain_node, catalog, "DS1", "participant-7", ["ds1/p7."])
+    pseudonym = _withdraw_elsewhere(chain_node, "participant-8")
+    assert unmapped_withdrawals(chain_node, catalog, "DS1") == (pseudonym,)
+
+
+def test_map_records_objects_of_withdrawn_participant(chain_node: ChainNode,
+                                                      catalog: ConsentCatalog) -> None:
+    _register(chain_node, catalog)
+    pseudonym = _withdraw_elsewhere(chain_node, "participant-8")
+    map_withdrawn_participant(chain_node, catalog, "DS1", pseudonym.upper(), ["ds1/p8."])
+    assert unmapped_withdrawals(chain_node, catalog, "DS1") == ()
+    assert catalog.participants_for_object("DS1", "ds1/p8.bam") == [pseudonym]
+
+
+def test_map_records_participant_without_objects(chain_node: ChainNode,
+                                                 catalog: ConsentCatalog) -> None:
+    _register(chain_node, catalog)
+    pseudonym = _withdraw_elsewhere(chain_node, "participant-8")
+    map_withdrawn_participant(chain_node, catalog, "DS1", pseudonym, [])
+    assert unmapped_withdrawals(chain_node, catalog, "DS1") == ()
+    assert catalog.dataset_participants("DS1") == {pseudonym: []}
+
+
+def test_map_rejects_participant_who_did_not_withdraw(chain_node: ChainNode,
+                                                     catalog: ConsentCatalog) -> None:
+    _register(chain_node, catalog)
+    with pytest.raises(CatalogError, match="not a withdrawn participant of dataset 'DS1'"):
+        map_withdrawn_participant(chain_node, catalog, "DS1", "ab" * 32, [])
+    assert catalog.dataset_participants("DS1") == {}
+
+
+def test_map_rejects_unregistered_dataset(chain_node: ChainNode,
+                                          catalog: ConsentCatalog) -> None:
+    with pytest.raises(CatalogError, match="not registered on the consent chain"):
+        map_withdrawn_participant(chain_node, catalog, "DS9", "ab" * 32, ["ds9/"])
+
+
+def test_unmapped_withdrawals_needs_cataloged_dataset(chain_node: ChainNode,
+                                                      catalog: ConsentCatalog) -> None:
+    chain_node.submit("dataset_register", {"dataset_id": "DS1", "consent": build_consent("GRU")})
+    with pytest.raises(CatalogError, match="not in this node's catalog"):
+        unmapped_withdrawals(chain_node, catalog, "DS1")
 
 
 def test_dataset_withdrawal_blocks_allow(chain_node: ChainNode, catalog: ConsentCatalog) -> None:

@@ -54,6 +54,10 @@ TABLE: list[tuple[str, DatasetConsent, Evidence | None, PolicyOptions, bool]] = 
      Evidence(grants=(GRANT,)), OPTIONS, False),
     ("withdrawn participant denies", replace(dataset(), withdrawn_participants=("ab" * 32,)),
      Evidence(grants=(GRANT,)), OPTIONS, False),
+    ("unmapped withdrawal denies", replace(dataset(), unmapped_withdrawals=("ab" * 32,)),
+     Evidence(grants=(GRANT,)), OPTIONS, False),
+    ("unmapped withdrawal denies open mode", replace(dataset(), unmapped_withdrawals=("ab" * 32,)),
+     None, replace(OPTIONS, open_access=True), False),
     ("consent before not_before denies",
      dataset(time_limit={"not_before": int(NOW * 1000) + DAY_MS}),
      Evidence(grants=(GRANT,)), OPTIONS, False),
@@ -112,6 +116,19 @@ def test_deny_overrides_grant_and_lists_every_reason() -> None:
     assert verdict.allowed is False
     assert any("withdrawn" in reason for reason in verdict.reasons)
     assert any("IRB (DUO:0000021)" in reason for reason in verdict.reasons)
+
+
+def test_unmapped_reason_names_pseudonym_and_command() -> None:
+    pseudonyms = ("ab" * 32, "cd" * 32)
+    consent = replace(dataset(), unmapped_withdrawals=pseudonyms)
+    verdict = evaluate(consent, Evidence(grants=(GRANT,)), OPTIONS, NOW)
+    assert verdict.allowed is False
+    assert len(verdict.reasons) == 2
+    for pseudonym, reason in zip(pseudonyms, verdict.reasons, strict=True):
+        assert pseudonym in reason
+        assert "dataset DS1" in reason
+        assert "`consentry consent participant`" in reason
+        assert len(reason) <= 256
 
 
 def test_allow_records_visas_used() -> None:
