@@ -9,6 +9,7 @@ from pathlib import Path
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from service.errors import NotFound
+from service.handlers.context import services
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,47 @@ def _missing_igv_page() -> HTMLResponse:
         "in the Consentry checkout, then reload this page.</p></body></html>"
     )
     return HTMLResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
+
+
+# (path, description) of each link on the index page; the handler drops the
+# consent chain and broker links when the node runs without them.
+_PAGE_LINKS = (
+    ("/browse", "open htsget tracks in igv.js with a passport"),
+    ("/audit", "access decisions on the consent chain, each receipt verified in the browser"),
+)
+_API_LINKS = (
+    ("/reads/service-info", "htsget 1.3 reads; API explorer at /ui/"),
+    ("/variants/service-info", "htsget 1.3 variants"),
+    ("/ga4gh/drs/v1/service-info", "DRS 1.5; API explorer at /ga4gh/drs/v1/ui/"),
+    ("/consent-chain/checkpoint", "signed head of the consent chain; decisions at "
+                                  "/consent-chain/decisions"),
+    ("/broker/.well-known/openid-configuration", "the embedded passport broker"),
+)
+
+
+def get_index() -> Response:
+    """Serve a page linking the browser pages and the service-info of each API."""
+    node = services()
+    skipped = set()
+    if node.consent is None:
+        skipped.update({"/audit", "/consent-chain/checkpoint"})
+    if node.auth.broker is None:
+        skipped.add("/broker/.well-known/openid-configuration")
+    sections = []
+    for title, links in (("Pages", _PAGE_LINKS), ("APIs", _API_LINKS)):
+        items = "".join(
+            f"<li><a href='{html.escape(path)}'>{html.escape(path)}</a>: "
+            f"{html.escape(text)}</li>"
+            for path, text in links if path not in skipped
+        )
+        sections.append(f"<h2>{title}</h2><ul>{items}</ul>")
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Consentry</title></head><body><h1>Consentry</h1>"
+        "<p>GA4GH htsget and DRS with a consent chain.</p>"
+        f"{''.join(sections)}</body></html>"
+    )
+    return HTMLResponse(body, headers=AUDIT_PAGE_HEADERS)
 
 
 def get_browse() -> Response:
