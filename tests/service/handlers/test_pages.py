@@ -1,4 +1,4 @@
-"""The index page at `/`: every link it shows returns 200, and disabled parts are left out."""
+"""The index page at `/`: every link it shows resolves, and disabled parts are left out."""
 
 from __future__ import annotations
 
