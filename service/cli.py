@@ -6,6 +6,7 @@ import argparse
 import importlib.metadata
 import logging
 import os
+import signal
 import socket
 import sys
 import warnings
@@ -34,7 +35,17 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config, **overrides)
     if args.data_dir is not None:
         settings.storage.local_root = args.data_dir
+    _check_data_dir(settings, "--data-dir" if args.data_dir is not None else "storage.local_root")
     return settings
+
+
+def _check_data_dir(settings: Settings, source: str) -> None:
+    """Reject a local data directory that is a file, before anything is written."""
+    root = settings.storage.local_root
+    if settings.storage.backend == "local" and root.exists() and not root.is_dir():
+        raise ConfigError(
+            f"{source} {root} is not a directory; pass the directory that contains the data files"
+        )
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -115,10 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        status = int(args.handler(args))
+        sys.stdout.flush()
     except ConfigError as exc:
         print(f"consentry: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader closed the pipe (as `| head` does), so stop quietly with the
+        # status of a program that SIGPIPE ended, and keep the final flush at exit
+        # from reporting the same error again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -7,23 +7,27 @@ table; keep the two in step.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
 from service.auth.settings import AuthSettings
+from service.config_sources import ConfigError as ConfigError
+from service.config_sources import read_settings_file
 from service.consent_settings import ChainSettings
 
-
-class ConfigError(Exception):
-    """Invalid settings file or environment; the message names the key and the problem."""
+ENVIRONMENT_PREFIX = "CONSENTRY_"
 
 
 class StorageSettings(BaseModel):
@@ -128,17 +132,24 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"settings file {config_file} does not exist")
+    file_values = read_settings_file(config_file) if config_file is not None else {}
 
     class FileSettings(Settings):
-        model_config = SettingsConfigDict(
-            env_prefix="CONSENTRY_",
-            env_nested_delimiter="__",
-            extra="forbid",
-            yaml_file=config_file,
-        )
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
 
     try:
         return FileSettings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(_environment_parse_problem(exc)) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
@@ -146,3 +157,18 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         )
         source = f" in {config_file} or the environment" if config_file else " in the environment"
         raise ConfigError(f"invalid settings{source}: {problems}") from exc
+
+
+def _environment_parse_problem(error: SettingsError) -> str:
+    """Name the environment variables behind a value pydantic-settings could not parse."""
+    field = re.search(r'field "(\w+)"', str(error))
+    prefix = ENVIRONMENT_PREFIX + (field.group(1).upper() if field else "")
+    names = sorted(
+        name for name in os.environ
+        if name.upper() == prefix or name.upper().startswith(prefix + "__")
+    )
+    variables = ", ".join(names) or f"{ENVIRONMENT_PREFIX}* variables"
+    return (
+        f"invalid settings in the environment: cannot parse {variables}; "
+        "lists and mappings must be written as JSON"
+    )

@@ -154,3 +154,37 @@ def test_serve_reports_missing_settings_file(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "absent.yaml does not exist" in result.stderr
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+
+
+def test_serve_reports_yaml_syntax_error(tmp_path: Path) -> None:
+    config = tmp_path / "consentry.yaml"
+    config.write_text("port: [8181\n")
+
+    result = _run(tmp_path, "serve", "--config", str(config))
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"consentry: settings file {config} is not valid YAML")
+    assert "line 2, column 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_serve_rejects_data_dir_that_is_file(tmp_path: Path) -> None:
+    data = tmp_path / "data.bam"
+    data.write_text("not a directory\n")
+
+    result = _run(tmp_path, "serve", "--port", str(free_port()), "--data-dir", str(data))
+
+    assert result.returncode == 2
+    assert f"consentry: --data-dir {data} is not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.bam"]
+

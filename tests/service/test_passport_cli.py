@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,22 @@ def test_output_file_is_private(passport_node: Node, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert target.stat().st_mode & 0o777 == 0o600
     assert "wrote the passport" in result.stdout
+
+
+def test_issue_into_closed_pipe_exits_quietly(passport_node: Node, tmp_path: Path) -> None:
+    config = node_config_file(passport_node, tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", "passport", "issue", "--sub", "dave",
+             "--grant", DATASET, "--config", str(config)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        )
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == 128 + signal.SIGPIPE
+    assert result.stderr == ""
+

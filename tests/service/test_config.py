@@ -1,0 +1,68 @@
+"""`load_settings`: errors in the settings file and the environment name their source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.config import ConfigError, load_settings
+
+
+def _config(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "consentry.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = _config(tmp_path, "host: 127.0.0.1\nport: [8181\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert f"settings file {path} is not valid YAML" in message
+    assert "line 3, column 1" in message
+    assert "line 2, column 7" in message
+
+
+@pytest.mark.parametrize(("text", "kind"), [("- port\n", "list"), ("8181\n", "int")])
+def test_yaml_that_is_not_mapping_rejected(tmp_path: Path, text: str, kind: str) -> None:
+    path = _config(tmp_path, text)
+
+    with pytest.raises(ConfigError, match=f"must be a YAML mapping .* not a {kind}"):
+        load_settings(path)
+
+
+def test_settings_file_not_utf8_rejected(tmp_path: Path) -> None:
+    path = _config(tmp_path, b"port: 8181\nhost: \xff\n")
+
+    with pytest.raises(ConfigError, match="is not UTF-8 text: invalid byte at offset 17"):
+        load_settings(path)
+
+
+def test_empty_settings_file_gives_defaults(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, ""))
+
+    assert settings.port == 8080
+
+
+def test_settings_file_values_used(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, "port: 8181\nstorage:\n  local_root: data\n"))
+
+    assert settings.port == 8181
+    assert settings.storage.local_root == Path("data")
+
+
+def test_environment_json_error_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENTRY_AUTH__DATASETS", "[{")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert "cannot parse CONSENTRY_AUTH__DATASETS" in str(caught.value)
+    assert "JSON" in str(caught.value)
