@@ -6,8 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from consent_chain.crypto import Signer, participant_pseudonym, requester_pseudonym
 from consent_chain.genesis import Genesis, make_genesis, member_entry
+from consent_chain.store import ChainStore, StoredBlock
 from consent_chain.transactions import SignedTransaction, sign_transaction
 
 GENESIS_TIME = 1_767_225_600_000  # 2026-01-01T00:00:00Z in milliseconds
@@ -133,3 +136,16 @@ class TxFactory:
     def decision(self, request_number: int, decision: str = "allow") -> SignedTransaction:
         """Record an access decision by hospital-a on DATASET_ID."""
         return self.make("hospital-a", "access_decision", access_decision(request_number, decision))
+
+
+def record_block_reads(store: ChainStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Return a list that receives the height of every later `store.block_at` call."""
+    requested: list[int] = []
+    read_block = store.block_at
+
+    def recording_block_at(height: int) -> StoredBlock:
+        requested.append(height)
+        return read_block(height)
+
+    monkeypatch.setattr(store, "block_at", recording_block_at)
+    return requested

@@ -11,6 +11,7 @@ import pytest
 from consent_chain.consents import build_consent
 from consent_chain.errors import ChainError, InvalidTransaction
 from consent_chain.node import GENESIS_FILE, KEY_FILE, PSEUDONYM_FILE, ChainNode, NodeSettings
+from tests.consent_chain.builders import record_block_reads
 
 
 def _mode(path: Path) -> int:
@@ -110,14 +111,7 @@ def test_refresh_reads_only_the_new_blocks(
         server.submit("dataset_register", {"dataset_id": "DS1", "consent": build_consent("GRU")})
         command.refresh()
         server.submit("consent_withdraw", {"dataset_id": "DS1", "scope": "dataset"})
-        requested: list[int] = []
-        read_block = command.store.block_at
-
-        def counting_block_at(height: int) -> object:
-            requested.append(height)
-            return read_block(height)
-
-        monkeypatch.setattr(command.store, "block_at", counting_block_at)
+        requested = record_block_reads(command.store, monkeypatch)
         command.refresh()
         head = server.store.head()
         assert head is not None

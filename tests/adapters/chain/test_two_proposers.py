@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from consent_chain.ledger import Inclusion
-from consent_chain.store import StoredBlock
 from consent_chain.verify import verify_chain
 from tests.adapters.chain.conftest import FollowerFactory, InstitutionFactory
 from tests.adapters.chain.institutions import Institution, decision_payload
+from tests.consent_chain.builders import record_block_reads
 
 ROUNDS = 50
 PER_ROUND = 10
@@ -64,14 +64,7 @@ def test_lagging_ledger_reads_only_new_blocks(
     for number in range(3):
         hospital.decision(number).result(10)
     assert clinic.ledger.committed.height == 1
-    requested: list[int] = []
-    read_block = clinic.store.block_at
-
-    def counting_block_at(height: int) -> StoredBlock:
-        requested.append(height)
-        return read_block(height)
-
-    monkeypatch.setattr(clinic.store, "block_at", counting_block_at)
+    requested = record_block_reads(clinic.store, monkeypatch)
     caught_up = clinic.ledger.catch_up()
     head = hospital.ledger.committed
     assert caught_up == head.height - 1
