@@ -242,6 +242,34 @@ def test_withdrawal_at_a_denies_next_read_at_b(consortium: Consortium, tmp_path:
     assert heads_a[0].removeprefix("mirror head: ") == heads_a[1].removeprefix("etcd head:   ")
 
 
+def test_participant_withdrawal_at_a_denies_b_until_mapped(consortium: Consortium,
+                                                           tmp_path: Path) -> None:
+    a, b = consortium.a, consortium.b
+    passport_b = passport_for(b, tmp_path)
+    assert ticket(b, passport_b).status_code == 200
+
+    checked(consentry("consent", "withdraw", "--config", str(a.config), "--dataset", DATASET_ID,
+                      "--participant", "NA12878", "--objects", BAM_ID))
+    unmapped = ticket(b, passport_b)
+    pending = checked(consentry("consent", "pending", "--config", str(b.config),
+                                "--dataset", DATASET_ID)).split()
+    pending_at_a = checked(consentry("consent", "pending", "--config", str(a.config),
+                                     "--dataset", DATASET_ID)).split()
+    checked(consentry("consent", "participant", "--config", str(b.config),
+                      "--dataset", DATASET_ID, "--pseudonym", pending[0], "--objects", BAM_ID))
+    mapped = ticket(b, passport_b)
+
+    assert unmapped.status_code == 403
+    assert len(pending) == 1
+    assert pending[0] in unmapped.json()["htsget"]["message"]
+    assert "missing from this node's catalog" in unmapped.json()["htsget"]["message"]
+    assert pending_at_a == []
+    assert mapped.status_code == 403
+    assert "withdrew consent" in mapped.json()["htsget"]["message"]
+    assert "missing from this node's catalog" not in mapped.json()["htsget"]["message"]
+    assert {unmapped.headers[HEADER]: "deny"}.items() <= audited(a).items()
+
+
 def test_lost_quorum_fails_closed_then_recovers(consortium: Consortium, tmp_path: Path) -> None:
     b, cluster = consortium.b, consortium.cluster
     passport = passport_for(b, tmp_path)
