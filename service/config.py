@@ -23,11 +23,13 @@ from pydantic_settings import (
 )
 
 from service.auth.settings import AuthSettings
+from service.config_sources import (
+    ENVIRONMENT_PREFIX,
+    SettingsSources,
+    read_settings_file,
+)
 from service.config_sources import ConfigError as ConfigError
-from service.config_sources import read_settings_file
 from service.consent_settings import ChainSettings
-
-ENVIRONMENT_PREFIX = "CONSENTRY_"
 
 
 class StorageSettings(BaseModel):
@@ -128,7 +130,8 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from defaults, `config_file`, the environment and `overrides`.
 
-    `overrides` (command-line options) win over everything else.
+    `overrides` (command-line options) win over everything else. Each key is named
+    after its option in error messages: `port` is `--port`.
     """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"settings file {config_file} does not exist")
@@ -151,12 +154,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except SettingsError as exc:
         raise ConfigError(_environment_parse_problem(exc)) from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        source = f" in {config_file} or the environment" if config_file else " in the environment"
-        raise ConfigError(f"invalid settings{source}: {problems}") from exc
+        sources = SettingsSources(overrides, os.environ, config_file, file_values)
+        raise ConfigError(sources.describe(exc)) from exc
 
 
 def _environment_parse_problem(error: SettingsError) -> str:

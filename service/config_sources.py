@@ -1,11 +1,16 @@
-"""Read the YAML settings file and turn its problems into one-line ConfigError messages."""
+"""Read the YAML settings file, and name the source (option, variable, file) of a bad value."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+ENVIRONMENT_PREFIX = "CONSENTRY_"
 
 
 class ConfigError(Exception):
@@ -48,3 +53,93 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 def _position(mark: yaml.Mark) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+@dataclass(frozen=True)
+class SettingsSources:
+    """The values each settings source gave, to tell a user where an invalid value came from.
+
+    `options` are the command-line overrides, keyed by setting name; the option
+    for key `workers` is `--workers`.
+    """
+
+    options: Mapping[str, Any]
+    environment: Mapping[str, str]
+    file: Path | None
+    file_values: Mapping[str, Any]
+
+    def describe(self, error: ValidationError) -> str:
+        """Return every problem in `error` with its setting name and the source of its value."""
+        problems = []
+        for detail in error.errors():
+            location = tuple(str(part) for part in detail["loc"])
+            name = ".".join(location) or "settings"
+            origin = self.origin(location)
+            where = f" (from {origin})" if origin else ""
+            problems.append(f"{name}{where}: {detail['msg']}")
+        return "invalid settings: " + "; ".join(problems)
+
+    def origin(self, location: Sequence[str]) -> str:
+        """Name the sources of the value at `location`, highest priority first.
+
+        A source that sets `location` or a key above it replaces lower sources, so
+        it alone is named. For a check across several keys (a section's validator),
+        every source that sets a key below `location` is named.
+        """
+        if not location:
+            return ""
+        candidates = [
+            self._option(location),
+            self._variable(location),
+            str(self.file) if _has_value(self.file_values, location) else None,
+        ]
+        for candidate in candidates:
+            if candidate is not None:
+                return candidate
+        below = self._variables_below(location)
+        if _has_value_below(self.file_values, location):
+            below.append(str(self.file))
+        return " and ".join(below)
+
+    def _option(self, location: Sequence[str]) -> str | None:
+        key = location[0]
+        return "--" + key.replace("_", "-") if key in self.options else None
+
+    def _variable(self, location: Sequence[str]) -> str | None:
+        names = {name.upper(): name for name in self.environment}
+        for depth in range(len(location), 0, -1):
+            name = variable_name(location[:depth])
+            if name in names:
+                return names[name]
+        return None
+
+    def _variables_below(self, location: Sequence[str]) -> list[str]:
+        prefix = variable_name(location) + "__"
+        return sorted(name for name in self.environment if name.upper().startswith(prefix))
+
+
+def variable_name(location: Sequence[str]) -> str:
+    """Return the environment variable of a setting, e.g. CONSENTRY_STORAGE__BACKEND."""
+    return ENVIRONMENT_PREFIX + "__".join(part.upper() for part in location)
+
+
+def _has_value(values: Mapping[str, Any], location: Sequence[str]) -> bool:
+    """Return True if `values` sets `location`, or a key above it, to a value other than a
+    mapping (a mapping is merged with the mappings of other sources)."""
+    current: Any = values
+    for part in location:
+        if not isinstance(current, Mapping) or part not in current:
+            return False
+        current = current[part]
+        if not isinstance(current, Mapping):
+            return True
+    return False
+
+
+def _has_value_below(values: Mapping[str, Any], location: Sequence[str]) -> bool:
+    current: Any = values
+    for part in location:
+        if not isinstance(current, Mapping) or part not in current:
+            return False
+        current = current[part]
+    return isinstance(current, Mapping) and bool(current)

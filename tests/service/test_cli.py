@@ -188,3 +188,11 @@ def test_serve_rejects_data_dir_that_is_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.bam"]
 
+
+def test_serve_names_source_of_invalid_port(tmp_path: Path) -> None:
+    result = _run(tmp_path, "serve", "--port", "99999")
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("consentry: invalid settings: port (from --port): ")
+    assert "environment" not in result.stderr
+

@@ -66,3 +66,61 @@ def test_environment_json_error_names_variable(monkeypatch: pytest.MonkeyPatch) 
 
     assert "cannot parse CONSENTRY_AUTH__DATASETS" in str(caught.value)
     assert "JSON" in str(caught.value)
+
+
+def test_invalid_option_names_option() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(port=99999)
+
+    assert "port (from --port): Input should be less than or equal to 65535" in str(caught.value)
+
+
+def test_invalid_variable_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENTRY_PORT", "99999")
+
+    with pytest.raises(ConfigError, match=r"port \(from CONSENTRY_PORT\)"):
+        load_settings()
+
+
+def test_invalid_file_value_names_file(tmp_path: Path) -> None:
+    path = _config(tmp_path, "port: 99999\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    assert f"port (from {path})" in str(caught.value)
+
+
+def test_option_named_over_file_and_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENTRY_PORT", "8081")
+    path = _config(tmp_path, "port: 8082\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, port=-1)
+
+    assert "port (from --port)" in str(caught.value)
+    assert "CONSENTRY_PORT" not in str(caught.value)
+
+
+def test_section_check_names_every_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENTRY_STORAGE__BACKEND", "s3")
+    path = _config(tmp_path, "storage:\n  s3_prefix: cohort\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    assert f"storage (from CONSENTRY_STORAGE__BACKEND and {path})" in str(caught.value)
+    assert "storage.s3_bucket is required" in str(caught.value)
+
+
+def test_unknown_nested_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENTRY_STORAGE__BAKEND", "s3")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert "storage.bakend (from CONSENTRY_STORAGE__BAKEND)" in str(caught.value)
