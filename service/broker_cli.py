@@ -14,8 +14,8 @@ from typing import Any
 
 from service.auth.broker import BrokerSubject
 from service.auth.jws import TokenError
-from service.auth.keys import KeyStoreError
-from service.auth.node import NodeBroker, write_token_file
+from service.auth.keys import STATE_FILE, KeyStoreError
+from service.auth.node import NodeBroker, broker_directory, write_token_file
 from service.auth.registry import RegistryError
 from service.auth.visas import check_affiliation, check_url
 from service.config import ConfigError, load_settings
@@ -39,6 +39,15 @@ def _open_broker(args: argparse.Namespace) -> NodeBroker:
     settings = load_settings(args.config, **overrides)
     if not settings.auth.embedded_broker:
         raise ConfigError("the embedded broker is disabled; set auth.embedded_broker to true")
+    # Only consentry serve creates broker keys. Keys created here would sign tokens
+    # that the running node rejects, because it reads another state folder.
+    directory = broker_directory(settings).resolve()
+    if not (directory / STATE_FILE).is_file():
+        raise ConfigError(
+            f"no broker keys at {directory}: {STATE_FILE} is missing, so this is not the "
+            "state folder of a node; run the command where consentry serve runs, "
+            "or pass --config FILE with the node's settings"
+        )
     return NodeBroker.from_settings(settings)
 
 

@@ -193,7 +193,10 @@ def _select(keys: list[dict[str, Any]], kid: str | None) -> dict[str, Any] | Non
 def _select_single(keys: list[dict[str, Any]], kid: str | None, iss: str) -> dict[str, Any]:
     """Without a `kid` header, accept only an issuer that has exactly one key."""
     if kid is not None:
-        raise TokenError(f"no key with kid {kid!r} is known for issuer {iss!r}")
+        raise TokenError(
+            f"no key with kid {kid!r} is known for issuer {iss!r}; the token may come from "
+            "another node's broker or state folder"
+        )
     if len(keys) != 1:
         raise TokenError(f"token has no kid and issuer {iss!r} has {len(keys)} keys")
     return keys[0]

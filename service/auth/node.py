@@ -66,9 +66,9 @@ class NodeBroker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NodeBroker:
-        """Open the broker of the node that `settings` describe."""
+        """Open the broker of the node that `settings` describe, creating its first key."""
         auth = settings.auth
-        return cls(settings.base_url, settings.state_dir / "broker",
+        return cls(settings.base_url, broker_directory(settings),
                    auth.broker_max_token_seconds, auth.broker_exchange_seconds)
 
     def discovery(self) -> dict[str, Any]:
@@ -138,6 +138,11 @@ class NodeBroker:
             raise InvalidAuthentication(f"access token rejected: {exc}") from None
         sub: str = claims["sub"]
         return self.registry.get(sub) or BrokerSubject(sub)
+
+
+def broker_directory(settings: Settings) -> Path:
+    """Return the directory of the embedded broker's keys and subject registry."""
+    return settings.state_dir / "broker"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import httpx
 import jwt
 import pytest
 
+from service.auth.broker import BrokerSubject
+from service.auth.node import NodeBroker
 from service.broker_cli import parse_duration
 from tests.service.auth.conftest import DATASET
 from tests.service.auth.nodes import node_config_file
@@ -140,4 +142,34 @@ def test_issue_into_closed_pipe_exits_quietly(passport_node: Node, tmp_path: Pat
 
     assert result.returncode == 128 + signal.SIGPIPE
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("command", [
+    ("passport", "issue", "--sub", "dave", "--grant", DATASET),
+    ("broker", "token", "--sub", "dave"),
+    ("broker", "rotate-keys"),
+])
+def test_broker_commands_outside_node_rejected(tmp_path: Path, command: tuple[str, ...]) -> None:
+    result = _cli(*command, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"no broker keys at {tmp_path / '.consentry' / 'broker'}" in result.stderr
+    assert "run the command where consentry serve runs, or pass --config FILE" in result.stderr
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_passport_from_other_state_rejected(passport_node: Node, tmp_path: Path) -> None:
+    other = NodeBroker(passport_node.url, tmp_path / "broker", max_lifetime=3600,
+                       exchange_lifetime=3600)
+    passport = other.issue_passport(BrokerSubject("dave", grants=(DATASET,)), 600)
+
+    response = httpx.get(f"{passport_node.url}/reads/{BAM_ID}", timeout=30,
+                         headers={"Authorization": f"Bearer {passport}"})
+    message = response.json()["htsget"]["message"]
+
+    assert response.status_code == 401
+    assert "no key with kid" in message
+    assert "another node's broker or state folder" in message
+    assert passport not in message
 
