@@ -18,6 +18,14 @@ const PASSPORT_KEY = "consentry.passport";
 // igv.js caps samplingDepth at 10000 alignments per 100 bp window.
 const MAX_SAMPLING_DEPTH = 10000;
 
+// BAM stores positions as signed 32-bit integers.
+const MAX_POSITION = 2 ** 31 - 1;
+const REGION_FORMS = "Enter a contig name such as chr20, or contig:start-end such as " +
+  "chr20:6,000,000-6,010,000, where positions are 1-based and start ≤ end.";
+// A position is digits, optionally grouped in threes by commas.
+const POSITION_PATTERN = /^(\d+|\d{1,3}(,\d{3})+)$/;
+const CONTIGS_LISTED = 10;
+
 // State of the page, on window so that tests and the console can read what igv.js loaded.
 const page = {
   status: "idle",
@@ -55,9 +63,71 @@ function showPassportState() {
     : "Paste a GA4GH passport (JWT); leave empty for open data";
 }
 
-function contigOf(locus) {
-  const colon = locus.lastIndexOf(":");
-  return colon > 0 ? locus.slice(0, colon) : locus;
+/** A typed region that the page rejects before it passes the region to igv.js. */
+class RegionError extends Error {}
+
+function invalidRegion(text, reason) {
+  return new RegionError(
+    `The region "${text}" is invalid because ${reason}. ${REGION_FORMS} The view is unchanged.`);
+}
+
+function parsePosition(text, digits) {
+  if (!POSITION_PATTERN.test(digits)) {
+    throw invalidRegion(text, "it is neither a contig name nor contig:start-end");
+  }
+  const position = Number(digits.replaceAll(",", ""));
+  if (position < 1) {
+    throw invalidRegion(text, "positions start at 1");
+  }
+  if (position > MAX_POSITION) {
+    throw invalidRegion(text,
+      `${digits} is larger than the maximum position ${MAX_POSITION.toLocaleString("en-US")}`);
+  }
+  return position;
+}
+
+/**
+ * Parse "contig" or "contig:start-end" (1-based, inclusive) into {contig, start, end}.
+ * The SAM and VCF specifications allow ":" and "-" in contig names, so a text
+ * that is a contig name of the object is taken whole.
+ */
+function parseRegion(text, contigNames) {
+  if (contigNames.has(text)) {
+    return { contig: text, start: null, end: null };
+  }
+  const range = /^(.+):([^:]*)-([^:]*)$/.exec(text);
+  if (!range) {
+    if (text.includes(":")) {
+      throw invalidRegion(text, "it is neither a contig name nor contig:start-end");
+    }
+    return { contig: text, start: null, end: null };
+  }
+  const [, contig, startText, endText] = range;
+  const start = parsePosition(text, startText);
+  const end = parsePosition(text, endText);
+  if (start > end) {
+    throw invalidRegion(text, `the start ${startText} is after the end ${endText}`);
+  }
+  return { contig, start, end };
+}
+
+/** Return the region as igv.js reads a locus: "contig" or "contig:start-end". */
+function locusOf(region) {
+  return region.start === null ? region.contig : `${region.contig}:${region.start}-${region.end}`;
+}
+
+function checkContig(region, contigs, text, objectId, format) {
+  // A VCF header without ##contig lines names no contigs, so any contig may hold records.
+  if (contigs.length === 0 || contigs.some((contig) => contig.name === region.contig)) {
+    return;
+  }
+  const names = contigs.slice(0, CONTIGS_LISTED).map((contig) => contig.name).join(", ");
+  const more = contigs.length > CONTIGS_LISTED
+    ? ` and ${contigs.length - CONTIGS_LISTED} more` : "";
+  throw new RegionError(
+    `The region "${text}" names ${region.contig}, but ${region.contig} is not a contig in ` +
+    `the header of ${objectId} (${format}). The header names ${names}${more}. ` +
+    "The view is unchanged.");
 }
 
 async function readContigs(format, ticket) {
@@ -86,11 +156,13 @@ function trackConfig(track, passport) {
   };
 }
 
-function referenceConfig(locus) {
-  const contigs = mergeContigs([
-    ...page.tracks.map((track) => track.contigs),
-    [{ name: contigOf(locus), length: UNKNOWN_CONTIG_LENGTH }],
-  ]);
+function referenceConfig(region) {
+  // A contig that no open header names (possible only for a VCF without
+  // ##contig lines) gets the largest length that a BAI or TBI index can address.
+  const contigs = mergeContigs(page.tracks.map((track) => track.contigs));
+  if (!contigs.some((contig) => contig.name === region.contig)) {
+    contigs.push({ name: region.contig, length: UNKNOWN_CONTIG_LENGTH });
+  }
   const sizes = contigs.map(({ name, length }) => `${name}\t${length}\n`).join("");
   if (page.referenceUrl) {
     URL.revokeObjectURL(page.referenceUrl);
@@ -107,14 +179,14 @@ function referenceConfig(locus) {
   };
 }
 
-async function showTracks(locus, passport) {
+async function showTracks(region, passport) {
   if (page.browser) {
     igv.removeBrowser(page.browser);
     page.browser = null;
   }
   page.browser = await igv.createBrowser(document.getElementById("igv"), {
-    reference: referenceConfig(locus),
-    locus,
+    reference: referenceConfig(region),
+    locus: locusOf(region),
     tracks: page.tracks.map((track) => trackConfig(track, passport)),
     loadDefaultGenomes: false,
     showCytobandIdeogram: false,
@@ -122,7 +194,7 @@ async function showTracks(locus, passport) {
   await page.browser.updateViews();
 }
 
-async function openTrack(objectId, format, locus) {
+async function openTrack(objectId, format, regionText) {
   const passport = currentPassport();
   showPassportState();
   setStatus("loading", `Requesting the ${format} header of ${objectId}…`);
@@ -135,25 +207,32 @@ async function openTrack(objectId, format, locus) {
       "object is also stored as BAM.");
   }
   const contigs = await readContigs(format, ticket);
+  // Check the region against the object's header before igv.js gets it, so a
+  // mistyped region leaves the current view as it is.
+  const region = parseRegion(regionText, new Set(contigs.map((contig) => contig.name)));
+  checkContig(region, contigs, regionText, objectId, format);
   page.tracks = page.tracks.filter((t) => t.objectId !== objectId || t.format !== format);
   page.tracks.push({ objectId, format, contigs });
-  setStatus("loading", `Loading ${page.tracks.length} track(s) at ${locus}…`);
-  await showTracks(locus, passport);
-  setStatus("ready", `Showing ${page.tracks.map((t) => t.objectId).join(", ")} at ${locus}.`);
+  setStatus("loading", `Loading ${page.tracks.length} track(s) at ${regionText}…`);
+  await showTracks(region, passport);
+  setStatus("ready", `Showing ${page.tracks.map((t) => t.objectId).join(", ")} at ${regionText}.`);
 }
 
 async function onSubmit(event) {
   event.preventDefault();
   const objectId = form.elements.objectId.value.trim();
   const format = form.elements.format.value;
-  const locus = form.elements.region.value.trim();
+  const regionText = form.elements.region.value.trim();
   try {
-    await openTrack(objectId, format, locus);
+    await openTrack(objectId, format, regionText);
   } catch (error) {
     const hasPassport = Boolean(sessionStorage.getItem(PASSPORT_KEY));
-    const text = error instanceof TicketError
-      ? describeTicketError(error, objectId, hasPassport)
-      : `Could not open ${objectId}: ${error.message}`;
+    let text = `Could not open ${objectId}: ${error.message}`;
+    if (error instanceof TicketError) {
+      text = describeTicketError(error, objectId, hasPassport);
+    } else if (error instanceof RegionError) {
+      text = error.message;
+    }
     setStatus("error", text);
   }
 }
