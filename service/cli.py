@@ -35,16 +35,38 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config, **overrides)
     if args.data_dir is not None:
         settings.storage.local_root = args.data_dir
-    _check_data_dir(settings, "--data-dir" if args.data_dir is not None else "storage.local_root")
+    if settings.storage.backend == "local":
+        _check_data_dir(settings.storage.local_root, _data_dir_source(args, settings))
     return settings
 
 
-def _check_data_dir(settings: Settings, source: str) -> None:
-    """Reject a local data directory that is a file, before anything is written."""
-    root = settings.storage.local_root
-    if settings.storage.backend == "local" and root.exists() and not root.is_dir():
+def _data_dir_source(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Name the option or setting that chose the data directory; None for the default."""
+    if args.data_dir is not None:
+        return "--data-dir"
+    if "local_root" not in settings.storage.model_fields_set:
+        return None
+    if any(name.upper() == "CONSENTRY_STORAGE__LOCAL_ROOT" for name in os.environ):
+        return "CONSENTRY_STORAGE__LOCAL_ROOT"
+    return f"storage.local_root in {args.config}" if args.config else "storage.local_root"
+
+
+def _check_data_dir(root: Path, source: str | None) -> None:
+    """Reject a data directory that is a file, or a given one that does not exist.
+
+    Only the default directory may be missing: serve then creates it with the
+    sample dataset. A given one that is missing is more likely a typo.
+    """
+    origin = f" (from {source})" if source else ""
+    if root.exists() and not root.is_dir():
         raise ConfigError(
-            f"{source} {root} is not a directory; pass the directory that contains the data files"
+            f"data directory {root}{origin} is not a directory; "
+            "pass the directory that contains the data files"
+        )
+    if source is not None and not root.exists():
+        raise ConfigError(
+            f"data directory {root}{origin} does not exist; "
+            "check the path, or create the directory first"
         )
 
 
@@ -111,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="worker processes (default 1; about one per CPU core)")
     serve_parser.add_argument(
         "--data-dir", type=Path,
-        help="local storage directory (default ./consentry-data); "
-        "an empty or missing one gets a generated sample dataset",
+        help="existing local storage directory (default ./consentry-data, created if "
+        "missing); an empty one gets a generated sample dataset",
     )
     serve_parser.set_defaults(handler=serve)
     add_drs_commands(commands)

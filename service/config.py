@@ -26,6 +26,7 @@ from service.auth.settings import AuthSettings
 from service.config_sources import (
     ENVIRONMENT_PREFIX,
     SettingsSources,
+    check_variable_names,
     read_settings_file,
 )
 from service.config_sources import ConfigError as ConfigError
@@ -136,6 +137,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"settings file {config_file} does not exist")
     file_values = read_settings_file(config_file) if config_file is not None else {}
+    check_variable_names(os.environ, Settings.model_fields.keys())
 
     class FileSettings(Settings):
         @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,16 @@ import yaml
 from pydantic import ValidationError
 
 ENVIRONMENT_PREFIX = "CONSENTRY_"
+
+# CONSENTRY_ variables that are not settings, so the settings check accepts them.
+NON_SETTING_VARIABLES = frozenset({
+    "CONSENTRY_ARTIFACTS",  # browser tests: folder for screenshots
+    "CONSENTRY_BENCH_BEARER",  # benchmarks/wrk_bearer.lua: bearer token to send
+    "CONSENTRY_BENCH_REPORT_LUA",  # benchmarks/wrk_bearer.lua: report script to load
+    "CONSENTRY_CI_VENV",  # .ci/run: virtual environment to install into
+    "CONSENTRY_EFFECTIVE_SETTINGS",  # service.app: settings passed to worker processes
+    "CONSENTRY_TEST_DATA",  # tests and benchmarks: folder of the shared test files
+})
 
 
 class ConfigError(Exception):
@@ -53,6 +64,31 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 def _position(mark: yaml.Mark) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def check_variable_names(environment: Mapping[str, str], setting_names: Collection[str]) -> None:
+    """Reject a CONSENTRY_ variable whose first key names no setting, such as a misspelt PORT.
+
+    pydantic-settings ignores such variables, so a typo would silently leave the
+    default in place. Keys below the first (`CONSENTRY_STORAGE__BAKEND`) are
+    rejected by the settings models themselves.
+    """
+    for name in sorted(environment):
+        upper = name.upper()
+        if not upper.startswith(ENVIRONMENT_PREFIX) or upper in NON_SETTING_VARIABLES:
+            continue
+        keys = upper[len(ENVIRONMENT_PREFIX):].lower().split("__")
+        if keys[0] in setting_names:
+            continue
+        closest = difflib.get_close_matches(keys[0], setting_names, n=1)
+        hint = (
+            f"the closest setting is {variable_name([closest[0], *keys[1:]])}"
+            if closest else "no setting has a similar name"
+        )
+        raise ConfigError(
+            f"unknown environment variable {name}: {hint}; rename or unset it "
+            "(the README's Settings table lists every variable)"
+        )
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def test_serve_rejects_data_dir_that_is_file(tmp_path: Path) -> None:
     result = _run(tmp_path, "serve", "--port", str(free_port()), "--data-dir", str(data))
 
     assert result.returncode == 2
-    assert f"consentry: --data-dir {data} is not a directory" in result.stderr
+    assert f"consentry: data directory {data} (from --data-dir) is not a directory" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.bam"]
 
@@ -195,4 +195,39 @@ def test_serve_names_source_of_invalid_port(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("consentry: invalid settings: port (from --port): ")
     assert "environment" not in result.stderr
+
+
+def test_serve_rejects_missing_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "dat"
+
+    result = _run(tmp_path, "serve", "--port", str(free_port()), "--data-dir", str(data))
+
+    assert result.returncode == 2
+    assert f"data directory {data} (from --data-dir) does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_rejects_missing_local_root_setting(tmp_path: Path) -> None:
+    config = tmp_path / "consentry.yaml"
+    config.write_text("storage:\n  local_root: dat\n")
+
+    result = _run(tmp_path, "serve", "--port", str(free_port()), "--config", str(config))
+
+    assert result.returncode == 2
+    assert f"data directory dat (from storage.local_root in {config}) does not" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["consentry.yaml"]
+
+
+def test_serve_rejects_misspelt_variable(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "CONSENTRY_PROT": "8181",
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+
+    assert result.returncode == 2
+    assert "unknown environment variable CONSENTRY_PROT" in result.stderr
+    assert "the closest setting is CONSENTRY_PORT" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from service.config import ConfigError, load_settings
+from service.app import SETTINGS_ENVIRONMENT_VARIABLE
+from service.config import ConfigError, Settings, load_settings
+from service.config_sources import NON_SETTING_VARIABLES
 
 
 def _config(tmp_path: Path, text: str | bytes) -> Path:
@@ -124,3 +127,62 @@ def test_unknown_nested_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
     assert "storage.bakend (from CONSENTRY_STORAGE__BAKEND)" in str(caught.value)
+
+
+@pytest.mark.parametrize(("variable", "closest"), [
+    ("CONSENTRY_PROT", "CONSENTRY_PORT"),
+    ("consentry_prot", "CONSENTRY_PORT"),
+    ("CONSENTRY_STORAG__BACKEND", "CONSENTRY_STORAGE__BACKEND"),
+    ("CONSENTRY_LOGLEVEL", "CONSENTRY_LOG_LEVEL"),
+])
+def test_unknown_variable_names_closest(
+    monkeypatch: pytest.MonkeyPatch, variable: str, closest: str
+) -> None:
+    monkeypatch.setenv(variable, "1")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert f"unknown environment variable {variable}:" in str(caught.value)
+    assert f"the closest setting is {closest};" in str(caught.value)
+
+
+def test_unknown_variable_without_close_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENTRY_ZZZ", "1")
+
+    with pytest.raises(ConfigError, match="CONSENTRY_ZZZ: no setting has a similar name"):
+        load_settings()
+
+
+@pytest.mark.parametrize("variable", sorted(NON_SETTING_VARIABLES))
+def test_project_variables_accepted(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "1")
+
+    assert load_settings().port == 8080
+
+
+def test_worker_settings_variable_allowed() -> None:
+    assert SETTINGS_ENVIRONMENT_VARIABLE in NON_SETTING_VARIABLES
+
+
+def test_variables_used_in_repository_allowed() -> None:
+    """Every CONSENTRY_ name in the code, tests and CI scripts is a setting or allowed."""
+    root = Path(__file__).resolve().parents[2]
+    # These two test files use misspelt names on purpose.
+    skipped = {Path(__file__).resolve(), root / "tests" / "service" / "test_cli.py"}
+    used: set[str] = set()
+    for folder in (".ci", "benchmarks", "service", "tests", "adapters", "consent_chain"):
+        for path in (root / folder).rglob("*"):
+            if path in skipped or not path.is_file():
+                continue
+            if path.suffix in {"", ".py", ".lua", ".sh", ".ini"}:
+                used.update(re.findall(r"\bCONSENTRY_[A-Z0-9_]*[A-Z0-9]", path.read_text(
+                    encoding="utf-8", errors="replace")))
+    setting_keys = {name.lower() for name in Settings.model_fields}
+    unknown = sorted(
+        name for name in used - NON_SETTING_VARIABLES
+        if name.removeprefix("CONSENTRY_").split("__")[0].lower() not in setting_keys
+    )
+
+    assert unknown == []
+
