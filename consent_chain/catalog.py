@@ -96,18 +96,23 @@ class ConsentCatalog:
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"consent catalog {self.path} failed: {error}") from error
 
+    def check_dataset(self, dataset_id: str, url: str | None, prefixes: Sequence[str]) -> None:
+        """Raise CatalogError if `set_dataset` with these values would fail; change nothing.
+
+        Commands call this before they commit a transaction to the chain, so
+        a bad prefix is reported before the chain records the dataset.
+        """
+        with self._read() as connection:
+            _check_change(connection, dataset_id, url, prefixes)
+
     def set_dataset(self, dataset_id: str, url: str | None, prefixes: Sequence[str]) -> None:
         """Create or change a dataset's URL and add object prefixes to it."""
         with self._transaction() as connection:
-            row = connection.execute(
-                "SELECT url FROM datasets WHERE dataset_id = ?", (dataset_id,)
-            ).fetchone()
-            if row is None and url is None:
-                raise CatalogError(f"dataset {dataset_id!r} has no URL yet; pass --url")
+            current_url = _check_change(connection, dataset_id, url, prefixes)
             connection.execute(
                 "INSERT INTO datasets (dataset_id, url) VALUES (?1, ?2) "
                 "ON CONFLICT (dataset_id) DO UPDATE SET url = ?2",
-                (dataset_id, url if url is not None else row[0]),
+                (dataset_id, url if url is not None else current_url),
             )
             for prefix in prefixes:
                 _add_prefix(connection, dataset_id, prefix)
@@ -245,14 +250,33 @@ class ConsentCatalog:
             self._connection.close()
 
 
-def _add_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) -> None:
+def _check_change(
+    connection: sqlite3.Connection, dataset_id: str, url: str | None, prefixes: Sequence[str]
+) -> str | None:
+    """Check a dataset change and return the dataset's current URL (None for a new one)."""
+    row = connection.execute(
+        "SELECT url FROM datasets WHERE dataset_id = ?", (dataset_id,)
+    ).fetchone()
+    if row is None and url is None:
+        raise CatalogError(f"dataset {dataset_id!r} has no URL yet; pass --url")
+    for prefix in prefixes:
+        _check_prefix(connection, dataset_id, prefix)
+    return None if row is None else str(row[0])
+
+
+def _check_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) -> None:
     if not prefix:
         raise CatalogError("an object prefix must not be empty")
     owner = connection.execute(
         "SELECT dataset_id FROM dataset_objects WHERE prefix = ?", (prefix,)
     ).fetchone()
     if owner is not None and owner[0] != dataset_id:
-        raise CatalogError(f"object prefix {prefix!r} already belongs to dataset {owner[0]!r}")
+        raise CatalogError(f"object prefix {prefix!r} already belongs to dataset {owner[0]!r}; "
+                           "choose another prefix or update that dataset")
+
+
+def _add_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) -> None:
+    _check_prefix(connection, dataset_id, prefix)
     connection.execute(
         "INSERT OR IGNORE INTO dataset_objects (prefix, dataset_id) VALUES (?, ?)",
         (prefix, dataset_id),

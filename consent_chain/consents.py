@@ -79,6 +79,7 @@ def register_dataset(
     consent: dict[str, Any], prefixes: Sequence[str],
 ) -> Inclusion:
     """Register a dataset under its first consent, then record its URL and object prefixes."""
+    catalog.check_dataset(dataset_id, url, prefixes)
     inclusion = node.submit("dataset_register", {"dataset_id": dataset_id, "consent": consent})
     catalog.set_dataset(dataset_id, url, prefixes)
     logger.info("registered dataset=%s tx=%s", dataset_id, inclusion.tx_hash.hex())
@@ -94,6 +95,8 @@ def update_consent(
     record = node.state.datasets.get(dataset_id)
     if record is None:
         raise InvalidTransaction(f"dataset {dataset_id!r} is not registered; register it first")
+    if url is not None or prefixes:
+        catalog.check_dataset(dataset_id, url, prefixes)
     payload = {"dataset_id": dataset_id, "version": record.version + 1, "consent": consent}
     inclusion = node.submit("consent_update", payload)
     if url is not None or prefixes:

@@ -83,6 +83,29 @@ def test_prefix_of_other_dataset_is_rejected(chain_node: ChainNode,
         catalog.set_dataset("DS2", URL, ["ds1/"])
 
 
+def test_register_with_taken_prefix_leaves_chain_unchanged(
+    chain_node: ChainNode, catalog: ConsentCatalog
+) -> None:
+    _register(chain_node, catalog, "DS1")
+    head = chain_node.store.head()
+    with pytest.raises(CatalogError, match="already belongs to dataset 'DS1'"):
+        register_dataset(chain_node, catalog, "DS2", URL, build_consent("GRU"), ["ds1/"])
+    assert chain_node.store.head() == head
+    assert "DS2" not in chain_node.state.datasets
+    register_dataset(chain_node, catalog, "DS2", URL, build_consent("GRU"), ["ds2/"])
+    assert catalog.dataset_for_object("ds2/x") is not None
+
+
+def test_update_with_taken_prefix_leaves_consent_unchanged(
+    chain_node: ChainNode, catalog: ConsentCatalog
+) -> None:
+    _register(chain_node, catalog, "DS1")
+    _register(chain_node, catalog, "DS2")
+    with pytest.raises(CatalogError, match="already belongs to dataset 'DS1'"):
+        update_consent(chain_node, catalog, "DS2", build_consent("HMB"), prefixes=["ds1/"])
+    assert chain_node.state.datasets["DS2"].version == 1
+
+
 def test_update_bumps_consent_version(chain_node: ChainNode, catalog: ConsentCatalog) -> None:
     _register(chain_node, catalog)
     update_consent(chain_node, catalog, "DS1", build_consent("HMB"))
