@@ -87,14 +87,8 @@ def serve(args: argparse.Namespace) -> int:
     """Start the service; on an empty local store, create the sample dataset first."""
     import uvicorn
 
-    from service.app import SETTINGS_ENVIRONMENT_VARIABLE, create_app
-    from service.auth.node import write_demo_passport
-    from service.sample_data import (
-        SAMPLE_ID,
-        ensure_sample_data,
-        has_sample_data,
-        quickstart_commands,
-    )
+    from service.app import SETTINGS_ENVIRONMENT_VARIABLE, build_services, create_app
+    from service.sample_data import ensure_sample_data, quickstart_commands, write_sample_passport
 
     settings = _settings_from(args)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
@@ -102,12 +96,11 @@ def serve(args: argparse.Namespace) -> int:
     created = False
     if settings.storage.backend == "local":
         created = ensure_sample_data(settings.storage.local_root)
-    app = create_app(settings)
+    services = build_services(settings)
+    app = create_app(settings, services)
     if settings.storage.backend == "local":
-        passport = None
-        if has_sample_data(settings.storage.local_root):
-            passport = write_demo_passport(settings, SAMPLE_ID)
-        print(quickstart_commands(settings, created, passport), flush=True)
+        passport = write_sample_passport(settings, services.consent)
+        print(quickstart_commands(settings, created, passport, args.config), flush=True)
     options: dict[str, Any] = {"host": settings.host, "port": settings.port,
                                "log_level": settings.log_level.lower(), "access_log": False}
     if settings.workers == 1:

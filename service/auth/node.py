@@ -202,14 +202,17 @@ def write_token_file(path: Path, token: str) -> None:
     os.replace(temporary, path)
 
 
-def write_demo_passport(settings: Settings, sample_id: str) -> Path | None:
+def write_demo_passport(
+    settings: Settings, sample_id: str, dataset: str | None = None
+) -> Path | None:
     """Write a 12-hour passport granting the sample's dataset to `{state_dir}/demo-passport.jwt`.
 
-    Return its path, or None when the node runs in open mode, has no embedded broker or
-    the sample belongs to no dataset.
+    `dataset` is the dataset URL to grant; without it, the `auth.datasets` entry of
+    `sample_id` is granted. Return the file's path, or None when the node runs in open
+    mode, has no embedded broker or the sample belongs to no dataset.
     """
     auth = settings.auth
-    dataset = dataset_map(settings).dataset_for(sample_id)
+    dataset = dataset or dataset_map(settings).dataset_for(sample_id)
     if auth.mode != "passport" or not auth.embedded_broker or dataset is None:
         return None
     broker = NodeBroker.from_settings(settings)

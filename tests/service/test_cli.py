@@ -17,11 +17,14 @@ import pytest
 from tests.support import free_port, require_tool
 
 
-def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+def _start(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", *args],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, **(env or {}),
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -230,4 +233,61 @@ def test_serve_rejects_misspelt_variable(tmp_path: Path) -> None:
     assert "unknown environment variable CONSENTRY_PROT" in result.stderr
     assert "the closest setting is CONSENTRY_PORT" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+COHORT_DATASETS = '[{"id_prefix": "cohort/", "url": "{base_url}/datasets/cohort"}]'
+
+
+def _banner_commands(tmp_path: Path, env: dict[str, str]) -> tuple[str, list[str], list[int]]:
+    """Start serve with `env`, run every command its banner prints; return banner, commands
+    and their exit statuses."""
+    require_tool("samtools")
+    require_tool("bcftools")
+    require_tool("curl")
+    config = tmp_path / "good.yaml"
+    config.write_text(f"port: {free_port()}\n")
+    process, lines = _start(tmp_path, "--config", str(config), env=env)
+    try:
+        banner = "".join(lines)
+        commands = re.findall(r"^  (\S.*)$", banner, re.MULTILINE)
+        # Without `| head`, a failing samtools or bcftools sets the exit status.
+        statuses = [subprocess.run(command.removesuffix(" | head"), shell=True,
+                                   capture_output=True, timeout=60, cwd=tmp_path).returncode
+                    for command in commands]
+    finally:
+        _stop(process)
+    return banner, commands, statuses
+
+
+def test_banner_works_with_replaced_datasets(tmp_path: Path) -> None:
+    banner, commands, statuses = _banner_commands(
+        tmp_path, {"CONSENTRY_AUTH__DATASETS": COHORT_DATASETS})
+
+    assert "A demo passport for the sample dataset" in banner
+    assert len(commands) == 3
+    assert commands[0].startswith("HTS_AUTH_LOCATION=")
+    assert commands[1].startswith("HTS_AUTH_LOCATION=")
+    assert statuses == [0, 0, 0]
+    assert (tmp_path / ".consentry" / "demo-passport.jwt").is_file()
+
+
+def test_banner_without_grantable_sample(tmp_path: Path) -> None:
+    banner, commands, statuses = _banner_commands(
+        tmp_path, {"CONSENTRY_AUTH__DATASETS": COHORT_DATASETS,
+                   "CONSENTRY_CHAIN__ENABLED": "false"})
+
+    assert "No demo passport was written" in banner
+    assert 'add {id_prefix: "sample/"' in banner
+    assert len(commands) == 1
+    assert commands[0].startswith("curl ")
+    assert statuses == [0]
+    assert not (tmp_path / ".consentry" / "demo-passport.jwt").exists()
+
+
+def test_banner_works_in_open_mode(tmp_path: Path) -> None:
+    banner, commands, statuses = _banner_commands(tmp_path, {"CONSENTRY_AUTH__MODE": "open"})
+
+    assert "HTS_AUTH_LOCATION" not in banner
+    assert len(commands) == 3
+    assert statuses == [0, 0, 0]
 
