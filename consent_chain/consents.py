@@ -5,10 +5,10 @@ own copy of another custodian's dataset maps that pseudonym onto its objects
 with `map_withdrawn_participant`; until then, the policy denies the dataset.
 
 Each change is one transaction signed by the local institution plus the
-matching off-chain catalog rows. The chain transaction is written first: a
-catalog failure afterwards leaves a registered dataset without objects, which
-`update_consent` can repair, while the reverse order could map objects to a
-dataset the chain does not know.
+matching off-chain catalog rows. The catalog change is checked first, so a
+taken prefix stops the command before the chain records anything, and then
+written after the chain transaction: the reverse order could map objects to
+a dataset the chain does not know.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from consent_chain.catalog import CatalogError, ConsentCatalog
+from consent_chain.duo import MODIFIERS, PERMISSIONS
 from consent_chain.errors import InvalidTransaction
 from consent_chain.ledger import Inclusion
 from consent_chain.models import Consent
@@ -54,9 +55,9 @@ def build_consent(
 
     `expires` is the first day (UTC) on which the consent no longer holds.
     """
-    consent: dict[str, Any] = {"permission": duo_term(permission)}
+    consent: dict[str, Any] = {"permission": _permission_term(permission)}
     if modifiers:
-        consent["modifiers"] = [duo_term(modifier) for modifier in modifiers]
+        consent["modifiers"] = [_modifier_term(modifier) for modifier in modifiers]
     if disease_ids:
         consent["disease_ids"] = list(disease_ids)
     limit = {}
@@ -70,8 +71,44 @@ def build_consent(
         Consent.model_validate(consent)
     except ValidationError as error:
         detail = error.errors()[0]
-        raise ValueError(f"invalid consent: {detail['msg']}") from error
+        # A model validator's message arrives as "Value error, <our message>".
+        message = str(detail["ctx"]["error"]) if detail["type"] == "value_error" else detail["msg"]
+        raise ValueError(f"invalid consent: {message}") from error
     return consent
+
+
+def _permission_term(name_or_term: str) -> str:
+    term = _known_term(name_or_term, "permission")
+    if term not in PERMISSIONS:
+        raise ValueError(f"{_label(term)} is a DUO modifier, not a permission; use one of "
+                         f"{_labels(PERMISSIONS)} as the permission and give "
+                         f"{MODIFIERS[term]} as a modifier")
+    return term
+
+
+def _modifier_term(name_or_term: str) -> str:
+    term = _known_term(name_or_term, "modifier")
+    if term not in MODIFIERS:
+        raise ValueError(f"{_label(term)} is a DUO permission, not a modifier; a consent has "
+                         f"one permission, and the modifiers are {_labels(MODIFIERS)}")
+    return term
+
+
+def _known_term(name_or_term: str, kind: str) -> str:
+    try:
+        return duo_term(name_or_term)
+    except ValueError:
+        known = PERMISSIONS if kind == "permission" else MODIFIERS
+        raise ValueError(f"unknown DUO {kind} {name_or_term!r}; use one of {_labels(known)}, "
+                         "by name or DUO id") from None
+
+
+def _label(term: str) -> str:
+    return f"{PERMISSIONS.get(term) or MODIFIERS[term]} ({term})"
+
+
+def _labels(terms: dict[str, str]) -> str:
+    return ", ".join(terms.values())
 
 
 def register_dataset(

@@ -197,9 +197,24 @@ def chain_receipt(args: argparse.Namespace) -> int:
     return 0
 
 
+# Consent fields that build_consent's messages name, and the option that sets each.
+_CONSENT_OPTIONS = (
+    ("disease_ids", "pass each disease with --disease MONDO:NNNNNNN"),
+    ("not_after", "pass --expires YYYY-MM-DD"),
+    ("not_before", "check --not-before against --expires"),
+)
+
+
 def _consent_from(args: argparse.Namespace) -> dict[str, object]:
-    return build_consent(args.permission, modifiers=args.modifier, disease_ids=args.disease,
-                         not_before=args.not_before, expires=args.expires)
+    try:
+        return build_consent(args.permission, modifiers=args.modifier,
+                             disease_ids=args.disease, not_before=args.not_before,
+                             expires=args.expires)
+    except ValueError as error:
+        hints = [hint for field, hint in _CONSENT_OPTIONS if field in str(error)]
+        if not hints:
+            raise
+        raise ValueError(f"{error}; {'; '.join(hints)}") from error
 
 
 def consent_register(args: argparse.Namespace) -> int:
