@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -15,6 +16,15 @@ REQUIRED_CLAIMS = ("iss", "sub", "iat", "exp")
 
 class TokenError(Exception):
     """A token failed a check; the message names the check and never contains the token."""
+
+
+class TokenExpired(TokenError):
+    """The token's `exp` is in the past, beyond the allowed clock skew."""
+
+    def __init__(self, exp: float) -> None:
+        expired_at = datetime.fromtimestamp(exp, UTC).isoformat(timespec="seconds")
+        super().__init__(f"token expired at {expired_at} (exp is in the past)")
+        self.exp = exp
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ def check_registered_claims(claims: dict[str, Any], now: float, leeway: float) -
         times[name] = float(value)
 
     if times["exp"] <= now - leeway:
-        raise TokenError("token has expired (exp is in the past)")
+        raise TokenExpired(times["exp"])
     if times["iat"] > now + leeway:
         raise TokenError("token was issued in the future (iat is after the current time)")
     if "nbf" in times and times["nbf"] > now + leeway:

@@ -12,6 +12,7 @@ from service.auth.errors import InvalidAuthentication
 from service.auth.jwks import JwksCache
 from service.auth.jws import (
     TokenError,
+    TokenExpired,
     check_registered_claims,
     media_type,
     read_header,
@@ -98,7 +99,8 @@ class PassportVerifier:
             return self._check_passport_token(token, now)
         except TokenError as exc:
             logger.info("passport rejected: %s", exc)
-            raise InvalidAuthentication(f"passport rejected: {exc}") from None
+            hint = "; get a new passport and retry" if isinstance(exc, TokenExpired) else ""
+            raise InvalidAuthentication(f"passport rejected: {exc}{hint}") from None
 
     def _check_passport_token(self, token: str, now: float) -> dict[str, Any]:
         header = read_header(token)

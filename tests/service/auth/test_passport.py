@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -184,3 +185,17 @@ def test_logs_carry_no_token_or_subject(
     for segment in token.split(".") + expired.split("."):
         assert segment not in caplog.text
     assert f"sub={SUBJECT}" not in caplog.text
+
+
+def test_expired_passport_names_expiry(minter: Minter, verifier: PassportVerifier) -> None:
+    exp = minter.now - 3600
+    token = minter.passport(claims={"iat": minter.now - 7200, "exp": exp})
+
+    with pytest.raises(InvalidAuthentication) as caught:
+        verifier.verify(token)
+
+    expired_at = datetime.fromtimestamp(exp, UTC).isoformat(timespec="seconds")
+    assert f"token expired at {expired_at} (exp is in the past)" in caught.value.message
+    assert expired_at.endswith("+00:00")
+    assert caught.value.message.endswith("; get a new passport and retry")
+    assert token not in caught.value.message
