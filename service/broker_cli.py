@@ -15,10 +15,10 @@ from typing import Any
 from service.auth.broker import BrokerSubject
 from service.auth.jws import TokenError
 from service.auth.keys import STATE_FILE, KeyStoreError
-from service.auth.node import NodeBroker, broker_directory, write_token_file
+from service.auth.node import NodeBroker, broker_directory, dataset_map, write_token_file
 from service.auth.registry import RegistryError
 from service.auth.visas import check_affiliation, check_url
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, Settings, load_settings
 
 DURATION = re.compile(r"^(\d+)([smhd]?)$")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,7 +34,7 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
-def _open_broker(args: argparse.Namespace) -> NodeBroker:
+def _open_broker(args: argparse.Namespace) -> tuple[Settings, NodeBroker]:
     overrides = {"port": args.port} if getattr(args, "port", None) is not None else {}
     settings = load_settings(args.config, **overrides)
     if not settings.auth.embedded_broker:
@@ -48,16 +48,34 @@ def _open_broker(args: argparse.Namespace) -> NodeBroker:
             "state folder of a node; run the command where consentry serve runs, "
             "or pass --config FILE with the node's settings"
         )
-    return NodeBroker.from_settings(settings)
+    return settings, NodeBroker.from_settings(settings)
 
 
-def _subject(args: argparse.Namespace) -> BrokerSubject:
+def _subject(args: argparse.Namespace, settings: Settings) -> BrokerSubject:
     """Build the subject from the command line, checking values as the clearinghouse would."""
     for url in args.grant:
-        check_url("value", url)
+        try:
+            check_url("value", url)
+        except TokenError as exc:
+            raise ValueError(
+                f"invalid --grant {url!r} ({exc}); give a dataset URL, for example "
+                f"--grant {settings.base_url}/datasets/cohort"
+            ) from None
+    _warn_unknown_grants(args.grant, settings)
     if args.affiliation is not None:
         check_affiliation(args.affiliation)
     return BrokerSubject(args.sub, tuple(args.grant), args.affiliation, args.researcher_status)
+
+
+def _warn_unknown_grants(grants: list[str], settings: Settings) -> None:
+    """Warn about grants of no dataset in auth.datasets; they may be registered later."""
+    known = [url for _, url in dataset_map(settings).prefixes]
+    listed = ", ".join(known) if known else "none"
+    for url in grants:
+        if url not in known:
+            print(f"consentry: warning: --grant {url} matches no dataset URL in auth.datasets "
+                  f"(known: {listed}), so it grants nothing unless that dataset is added "
+                  "there or registered on the consent chain", file=sys.stderr)
 
 
 def _emit(token: str, output: Path | None, kind: str, expires_in: int) -> None:
@@ -71,17 +89,21 @@ def _emit(token: str, output: Path | None, kind: str, expires_in: int) -> None:
 
 def issue_passport(args: argparse.Namespace) -> int:
     """Print or write a passport signed by the embedded broker."""
-    broker = _open_broker(args)
-    token = broker.issue_passport(_subject(args), args.expires)
+    settings, broker = _open_broker(args)
+    if not args.grant:
+        known = ", ".join(url for _, url in dataset_map(settings).prefixes) or "none"
+        print("consentry: warning: no --grant given, so the passport grants no dataset; "
+              f"pass --grant DATASET_URL (known in auth.datasets: {known})", file=sys.stderr)
+    token = broker.issue_passport(_subject(args, settings), args.expires)
     _emit(token, args.output, "passport", args.expires)
     return 0
 
 
 def issue_access_token(args: argparse.Namespace) -> int:
     """Register the subject's grants when given, then print or write an access token."""
-    broker = _open_broker(args)
+    settings, broker = _open_broker(args)
     if args.grant or args.affiliation is not None or args.researcher_status:
-        broker.registry.put(_subject(args))
+        broker.registry.put(_subject(args, settings))
     elif broker.registry.get(args.sub) is None:
         print(f"consentry: note: subject {args.sub!r} is not registered, so its passport will "
               "have no visas; pass --grant to register its grants", file=sys.stderr)
@@ -92,7 +114,7 @@ def issue_access_token(args: argparse.Namespace) -> int:
 
 def rotate_keys(args: argparse.Namespace) -> int:
     """Make a new broker signing key active; the old key stays published for a while."""
-    broker = _open_broker(args)
+    _, broker = _open_broker(args)
     old = broker.keys.active.kid
     new = broker.rotate_keys()
     print(f"rotated the broker signing key from kid {old} to kid {new}; the old key stays "

@@ -70,10 +70,39 @@ def test_issue_prints_passport_with_visas(passport_node: Node, tmp_path: Path) -
 
 
 def test_issue_rejects_relative_grant(passport_node: Node, tmp_path: Path) -> None:
-    result = _issue(passport_node, tmp_path, "--grant", "datasets/1")
+    result = _issue(passport_node, tmp_path, "--grant", "cohort")
 
     assert result.returncode == 2
+    assert "invalid --grant 'cohort'" in result.stderr
     assert "not an absolute URL" in result.stderr
+    assert f"for example --grant {passport_node.url}/datasets/cohort" in result.stderr
+    assert result.stdout == ""
+
+
+def test_issue_warns_about_unknown_grant(passport_node: Node, tmp_path: Path) -> None:
+    unknown = f"{passport_node.url}/datasets/nosuch"
+
+    result = _issue(passport_node, tmp_path, "--grant", unknown)
+
+    assert result.returncode == 0
+    assert f"warning: --grant {unknown} matches no dataset URL in auth.datasets" in result.stderr
+    assert DATASET in result.stderr
+    assert result.stdout.count(".") == 2
+
+
+def test_issue_warns_without_grant(passport_node: Node, tmp_path: Path) -> None:
+    result = _issue(passport_node, tmp_path)
+
+    assert result.returncode == 0
+    assert "warning: no --grant given" in result.stderr
+    assert DATASET in result.stderr
+
+
+def test_known_grant_gives_no_warning(passport_node: Node, tmp_path: Path) -> None:
+    result = _issue(passport_node, tmp_path, "--grant", DATASET)
+
+    assert result.returncode == 0
+    assert result.stderr == ""
 
 
 def test_issue_rejects_bad_affiliation(passport_node: Node, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 
 from service.config import load_settings
 from tests.service.auth.conftest import (
@@ -87,7 +88,11 @@ def passport_node(
 
 
 def node_config_file(node: Node, directory: Path) -> Path:
-    """Write the settings the CLI needs to act as `node`'s broker: port and state directory."""
+    """Write the settings the CLI needs to act as `node`'s broker: port, state directory and
+    datasets."""
+    datasets = [dataset.model_dump() for dataset in node.settings.auth.datasets]
+    settings = {"port": node.settings.port, "state_dir": str(node.settings.state_dir),
+                "auth": {"datasets": datasets}}
     path = directory / "consentry.yaml"
-    path.write_text(f"port: {node.settings.port}\nstate_dir: {node.settings.state_dir}\n")
+    path.write_text(yaml.safe_dump(settings))
     return path
