@@ -37,7 +37,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _open(args: argparse.Namespace) -> Iterator[ConsentServices]:
-    consent = open_consent_services(_settings(args))
+    settings = _settings(args)
+    genesis_path = chain_directory(settings) / GENESIS_FILE
+    if not genesis_path.is_file():
+        # Opening would create a new chain here, apart from the node's own.
+        raise ChainError(
+            f"no consent chain at {genesis_path.parent} ({genesis_path.name} is missing); run "
+            "this command in the directory where `consentry serve` runs, or pass the node's "
+            "--config FILE; a new node creates its chain on its first `consentry serve`"
+        )
+    consent = open_consent_services(settings)
     try:
         yield consent
     finally:

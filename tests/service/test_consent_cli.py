@@ -1,4 +1,4 @@
-"""`consentry consent register` option errors: each names the option that fixes it."""
+"""`consentry consent register` errors: each names the option or step that fixes it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
+from service.config import load_settings
+from service.consent_services import open_consent_services
+
+
+def write_config(tmp_path: Path) -> Path:
+    path = tmp_path / "consentry.yaml"
+    path.write_text(f"state_dir: {tmp_path / 'state'}\n")
+    return path
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    """A settings file whose state directory is private to the test."""
-    path = tmp_path / "consentry.yaml"
-    path.write_text(f"state_dir: {tmp_path / 'state'}\n")
+    """A settings file whose state directory holds a chain, as after `consentry serve`."""
+    path = write_config(tmp_path)
+    open_consent_services(load_settings(path)).close()
     return path
 
 
@@ -51,3 +59,14 @@ def test_register_with_valid_options_commits(
 ) -> None:
     assert main(register(config, "--permission", "DS", "--disease", "MONDO:0007254")) == 0
     assert "committed register for dataset DS1" in capsys.readouterr().out
+
+
+def test_register_without_chain_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert main(register(config, "--permission", "GRU")) == 1
+    error = capsys.readouterr().err
+    assert f"no consent chain at {tmp_path / 'state'}" in error
+    assert "--config FILE" in error
+    assert not (tmp_path / "state").exists()
