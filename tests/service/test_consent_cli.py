@@ -19,7 +19,7 @@ def write_config(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    """A settings file whose state directory holds a chain, as after `consentry serve`."""
+    """A settings file whose state directory contains a chain, as after `consentry serve`."""
     path = write_config(tmp_path)
     open_consent_services(load_settings(path)).close()
     return path
