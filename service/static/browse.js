@@ -3,6 +3,10 @@
 // The passport never appears in a URL. It is kept in sessionStorage (gone
 // when the tab closes) and sent as "Authorization: Bearer" on ticket
 // requests only, through the igv.js track option `headers`.
+//
+// The page sends requests only to this node and to the data hosts that its
+// tickets name. igv.js options turn off the remote lookups that have one, and
+// a guard on fetch and XMLHttpRequest rejects the others (see guardRequests).
 
 import igv from "./igv.esm.min.js";
 import {
@@ -26,6 +30,11 @@ const REGION_FORMS = "Enter a contig name such as chr20, or contig:start-end suc
 const POSITION_PATTERN = /^(\d+|\d{1,3}(,\d{3})+)$/;
 const CONTIGS_LISTED = 10;
 
+// Origins that the page and igv.js may send requests to. The page adds the
+// origin of each data URL in the header tickets it reads, because a node that
+// stores objects in S3 returns presigned S3 URLs.
+const allowedOrigins = new Set([window.location.origin]);
+
 // State of the page, on window so that tests and the console can read what igv.js loaded.
 const page = {
   status: "idle",
@@ -45,6 +54,53 @@ function setStatus(status, message) {
   page.message = message;
   messageBox.textContent = message;
   messageBox.className = `message ${status}`;
+}
+
+/** Raise unless `url` is a data: or blob: URL or goes to an allowed origin. */
+function checkRequestUrl(url) {
+  const parsed = new URL(url, window.location.href);
+  const local = parsed.protocol === "data:" || parsed.protocol === "blob:";
+  if (local || allowedOrigins.has(parsed.origin)) {
+    return;
+  }
+  const message = `The track browser blocked a request to ${parsed.origin}, because it sends ` +
+    "requests only to this node and to the data hosts that its tickets name.";
+  console.warn(message, url);
+  throw new Error(message);
+}
+
+/**
+ * Wrap fetch and XMLHttpRequest.open so that requests to other origins fail before they are sent.
+ *
+ * igv.js 3.8.10 has no option that turns off three of its remote requests.
+ * After any request fails with status 0, 403, 404 or 410, it loads a URL
+ * mapping table from igv.org/data/url_mappings.tsv. Its read menu sends a
+ * read's sequence to a BLAT service on igv.org, and its popups look up ClinVar
+ * on eutils.ncbi.nlm.nih.gov. It sends all three through fetch or XMLHttpRequest.
+ */
+function guardRequests() {
+  const uncheckedFetch = window.fetch.bind(window);
+  window.fetch = async function fetchChecked(resource, options) {
+    checkRequestUrl(resource instanceof Request ? resource.url : String(resource));
+    return uncheckedFetch(resource, options);
+  };
+  const uncheckedOpen = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function openChecked(method, url, ...rest) {
+    checkRequestUrl(String(url));
+    return uncheckedOpen.call(this, method, url, ...rest);
+  };
+}
+
+// NOTE: only header tickets are read here. If the region tickets that igv.js
+// requests named a data host that the header ticket did not, the guard would
+// block it. The S3 adapter presigns every URL of an object for one bucket.
+function allowTicketHosts(ticket) {
+  for (const entry of ticket.urls) {
+    const url = new URL(entry.url, window.location.href);
+    if (url.protocol === "http:" || url.protocol === "https:") {
+      allowedOrigins.add(url.origin);
+    }
+  }
 }
 
 function currentPassport() {
@@ -188,7 +244,10 @@ async function showTracks(region, passport) {
     reference: referenceConfig(region),
     locus: locusOf(region),
     tracks: page.tracks.map((track) => trackConfig(track, passport)),
+    // Load no genome list from igv.org, and send no name that igv.js cannot
+    // resolve from the reference to its search service (igv.org/genomes/locus.php).
     loadDefaultGenomes: false,
+    search: false,
     showCytobandIdeogram: false,
   });
   await page.browser.updateViews();
@@ -199,6 +258,7 @@ async function openTrack(objectId, format, regionText) {
   showPassportState();
   setStatus("loading", `Requesting the ${format} header of ${objectId}…`);
   const ticket = await fetchHeaderTicket(window.location.origin, format, objectId, passport);
+  allowTicketHosts(ticket);
   if (format === "CRAM") {
     throw new Error(
       `${objectId} is readable, but igv.js ${igv.version()} reads htsget data only as ` +
@@ -253,6 +313,7 @@ function clearTracks() {
   setStatus("idle", "All tracks were closed.");
 }
 
+guardRequests();
 form.addEventListener("submit", onSubmit);
 document.getElementById("forget-passport").addEventListener("click", forgetPassport);
 document.getElementById("clear-tracks").addEventListener("click", clearTracks);

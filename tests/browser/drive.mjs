@@ -17,8 +17,11 @@ const LAUNCH_ARGS = [
   "--disable-component-update", "--disable-sync", "--no-first-run",
 ];
 const STEP_TIMEOUT_MS = 60000;
-const SEARCH_TIMEOUT_MS = 5000;
+const SEARCH_TIMEOUT_MS = 10000;
 const QUIET_MS = 500;
+const POLL_MS = 100;
+const MAX_ALERTS = 20;
+const PAGE_HOST = "127.0.0.1";
 
 // Count the page's pending requests, so that a step can wait until none has
 // been pending for QUIET_MS and every request it caused is in the report.
@@ -36,12 +39,11 @@ function trackPending(page) {
         if (Date.now() > deadline) {
           throw new Error(`${pending} requests were still pending after ${STEP_TIMEOUT_MS} ms`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
     },
   };
 }
-const PAGE_HOST = "127.0.0.1";
 
 // Runs in the page: collect what igv.js holds for each track of the current view.
 function collectTracks() {
@@ -74,16 +76,24 @@ function collectTracks() {
   return result;
 }
 
-// Runs in the page: return the text of every open igv.js alert and close them.
-function dismissAlerts() {
+// igv.js draws inside a shadow root, which Playwright locators enter and
+// document.querySelector does not. An alert's body is empty once it is closed.
+function openIgvAlerts(page) {
+  return page.locator(".igv-ui-alert-dialog-container", {
+    has: page.locator(".igv-ui-alert-dialog-body-copy:not(:empty)"),
+  });
+}
+
+// Return the text of every open igv.js alert, with runs of white space as one
+// space, and close the alerts, oldest first.
+async function dismissAlerts(page) {
   const texts = [];
-  for (const container of document.querySelectorAll(".igv-ui-alert-dialog-container")) {
-    const body = container.querySelector(".igv-ui-alert-dialog-body-copy");
-    if (container.style.display === "none" || !body.textContent.trim()) {
-      continue;
-    }
-    texts.push(body.textContent.trim());
-    container.lastElementChild.firstElementChild.click();
+  const alerts = openIgvAlerts(page);
+  while (await alerts.count() > 0 && texts.length < MAX_ALERTS) {
+    const alert = alerts.first();
+    const text = await alert.locator(".igv-ui-alert-dialog-body-copy").textContent();
+    texts.push(text.replace(/\s+/g, " ").trim());
+    await alert.getByText("OK", { exact: true }).click();
   }
   return texts;
 }
@@ -102,43 +112,36 @@ async function submit(page, step) {
 }
 
 // igv.js searches on the input's change event. A query it cannot resolve ends
-// in an "Unrecognized locus" alert and a resolved one changes the locus, but a
-// query that igv.js parses into the current locus does neither, so waiting for
-// those two signals may time out. The step then waits until no request is pending.
+// in an "Unrecognized locus" alert and a resolved one changes the locus. The
+// step waits for either, and then until no request is pending.
 async function searchInIgv(page, step, network) {
-  const before = await page.evaluate(() => String(window.consentryBrowse.browser.currentLoci()));
+  const currentLocus = () => page.evaluate(() => String(window.consentryBrowse.browser.currentLoci()));
+  const before = await currentLocus();
   await page.fill(".igv-search-input", step.query);
   await page.press(".igv-search-input", "Enter");
-  let settled = true;
-  try {
-    await page.waitForFunction(
-      (locus) => String(window.consentryBrowse.browser.currentLoci()) !== locus
-        || [...document.querySelectorAll(".igv-ui-alert-dialog-body-copy")]
-          .some((body) => body.textContent.trim() !== ""),
-      before, { timeout: SEARCH_TIMEOUT_MS },
-    );
-  } catch (error) {
-    if (error.name !== "TimeoutError") throw error;
-    settled = false;
+  const deadline = Date.now() + SEARCH_TIMEOUT_MS;
+  while (await openIgvAlerts(page).count() === 0 && await currentLocus() === before) {
+    if (Date.now() > deadline) {
+      throw new Error(`igv.js neither moved nor showed an alert within ${SEARCH_TIMEOUT_MS} ms ` +
+        `after a search for ${JSON.stringify(step.query)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   await network.quiet();
-  return settled;
 }
 
 async function runStep(page, step, network) {
-  let searchSettled = null;
   if (step.action === "igvSearch") {
-    searchSettled = await searchInIgv(page, step, network);
+    await searchInIgv(page, step, network);
   } else {
     await submit(page, step);
     await network.quiet();
   }
   const collected = await page.evaluate(collectTracks);
-  collected.searchSettled = searchSettled;
   if (step.screenshot) {
     await page.screenshot({ path: step.screenshot, fullPage: true });
   }
-  collected.igvAlerts = await page.evaluate(dismissAlerts);
+  collected.igvAlerts = await dismissAlerts(page);
   return collected;
 }
 
