@@ -95,6 +95,8 @@ def quickstart_commands(
         f"'{base}/reads/{SAMPLE_ID}?referenceName={name}&start={start}&end={end}' | head",
         f"  {auth}bcftools view -H '{base}/variants/{SAMPLE_ID}?referenceName={name}' | head",
         f"  curl -s '{base}/reads/service-info'",
+        "Tickets cover whole compressed blocks around the region, so samtools also prints "
+        "reads just outside it, as the htsget specification allows.",
     ]
     return "\n".join(lines)
 
