@@ -25,7 +25,11 @@ from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
 from service.config import Settings, load_settings
 from service.consent_participant_cli import add_participant_commands
-from service.consent_services import ConsentServices, chain_directory, open_consent_services
+from service.consent_services import (
+    ConsentServices,
+    chain_directory,
+    open_existing_consent_services,
+)
 from service.consent_settings import ChainSettings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -37,16 +41,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _open(args: argparse.Namespace) -> Iterator[ConsentServices]:
-    settings = _settings(args)
-    genesis_path = chain_directory(settings) / GENESIS_FILE
-    if not genesis_path.is_file():
-        # Opening would create a new chain here, apart from the node's own.
-        raise ChainError(
-            f"no consent chain at {genesis_path.parent} ({genesis_path.name} is missing); run "
-            "this command in the directory where `consentry serve` runs, or pass the node's "
-            "--config FILE; a new node creates its chain on its first `consentry serve`"
-        )
-    consent = open_consent_services(settings)
+    consent = open_existing_consent_services(_settings(args))
     try:
         yield consent
     finally:

@@ -15,11 +15,11 @@ from contextlib import closing
 from consent_chain.consents import map_withdrawn_participant, unmapped_withdrawals
 from consent_chain.errors import ChainError
 from service.config import load_settings
-from service.consent_services import ConsentServices, open_consent_services
+from service.consent_services import ConsentServices, open_existing_consent_services
 
 
 def _open(args: argparse.Namespace) -> closing[ConsentServices]:
-    return closing(open_consent_services(load_settings(args.config)))
+    return closing(open_existing_consent_services(load_settings(args.config)))
 
 
 def _fail(message: str) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 from consent_chain.audit import AUDIT_FILE, AuditIndex
 from consent_chain.catalog import CATALOG_FILE, ConsentCatalog
 from consent_chain.consents import build_consent, register_dataset
-from consent_chain.errors import InvalidTransaction
-from consent_chain.node import ChainNode
+from consent_chain.errors import ChainError, InvalidTransaction
+from consent_chain.node import GENESIS_FILE, ChainNode
 from consent_chain.policy import PolicyOptions
 from service.config import Settings
 from service.consent_settings import node_settings
@@ -54,6 +54,23 @@ def open_consent_services(settings: Settings) -> ConsentServices:
     return ConsentServices(node, ConsentCatalog(directory / CATALOG_FILE),
                            AuditIndex(directory / AUDIT_FILE), options,
                            config.write_timeout_seconds)
+
+
+def open_existing_consent_services(settings: Settings) -> ConsentServices:
+    """Open the consent services of a node whose chain exists; never create one.
+
+    Commands use this: run from the wrong directory, opening would create a
+    new chain apart from the node's own. Raises ChainError naming the
+    directory and the fix.
+    """
+    genesis_path = chain_directory(settings) / GENESIS_FILE
+    if not genesis_path.is_file():
+        raise ChainError(
+            f"no consent chain at {genesis_path.parent} ({genesis_path.name} is missing); run "
+            "this command in the directory where `consentry serve` runs, or pass the node's "
+            "--config FILE; a new node creates its chain on its first `consentry serve`"
+        )
+    return open_consent_services(settings)
 
 
 def sample_dataset_url(settings: Settings) -> str:

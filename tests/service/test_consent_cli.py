@@ -70,3 +70,21 @@ def test_register_without_chain_creates_nothing(
     assert f"no consent chain at {tmp_path / 'state'}" in error
     assert "--config FILE" in error
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["participant", "--pseudonym", "a" * 64, "--none"],
+        ["pending"],
+        ["participants"],
+    ],
+)
+def test_participant_commands_without_chain_create_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config = write_config(tmp_path)
+    argv = ["consent", command[0], "--config", str(config), "--dataset", "DS1", *command[1:]]
+    assert main(argv) == 1
+    assert f"no consent chain at {tmp_path / 'state'}" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()
