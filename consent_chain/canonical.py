@@ -55,9 +55,13 @@ def decode_canonical(data: bytes) -> Any:
             parse_constant=_reject_float,
             object_pairs_hook=_reject_duplicate_keys,
         )
+        encoded = canonical_bytes(value)
     except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
         raise CanonicalError(f"bytes are not valid UTF-8 JSON: {error}") from error
-    if canonical_bytes(value) != data:
+    except RecursionError as error:
+        # Chain documents nest a few levels; Python's parser stops near 1,000.
+        raise CanonicalError("JSON nests too deeply to decode") from error
+    if encoded != data:
         raise CanonicalError("JSON is valid but not in RFC 8785 canonical form")
     return value
 
@@ -75,9 +79,10 @@ def _decode_ascii(data: bytes) -> Any:
     text = data.decode("ascii")
     try:
         value = _STRICT_DECODER.decode(text)
+        encoded = _SORTED_ENCODER.encode(value)
     except (CanonicalError, ValueError, RecursionError):
         return None
-    return value if _SORTED_ENCODER.encode(value) == text else None
+    return value if encoded == text else None
 
 
 def _json_dumps_is_canonical(value: object) -> bool:

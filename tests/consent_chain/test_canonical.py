@@ -196,3 +196,11 @@ def test_decode_matches_reference_on_mutations() -> None:
         except CanonicalError:
             accepted = False
         assert accepted == reference_accepts(mutated), mutated
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+@pytest.mark.parametrize("inner", [b"", '"\u00e9"'.encode()])
+def test_decode_rejects_deep_nesting(depth: int, inner: bytes) -> None:
+    data = b"[" * depth + inner + b"]" * depth
+    with pytest.raises(CanonicalError, match="nests too deeply"):
+        decode_canonical(data)
