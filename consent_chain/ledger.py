@@ -153,7 +153,9 @@ class Ledger:
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Seal every pending transaction now and wait until they are committed."""
-        with self._condition:
+        # Under the append lock no batch is between `_pending` and the store,
+        # so the futures below cover every transaction not yet committed.
+        with self._append_lock, self._condition:
             futures = [future for _, future in self._pending]
             self._flush_requested = True
             self._condition.notify_all()
@@ -205,22 +207,38 @@ class Ledger:
         return build_receipt(self.store, checkpoint or self.checkpoint(), tx_hash)
 
     def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._batch_ready():
-                    if self._closed and not self._pending:
-                        return
-                    deadline = self._seconds_to_deadline() if self._pending else None
-                    self._condition.wait(deadline)
-                size = self._batch_size()
-                batch = self._pending[:size]
-                del self._pending[:size]
-                if self._pending:
-                    self._oldest_pending_at = time.monotonic()
-                else:
-                    self._flush_requested = False
+        while self._wait_for_batch():
+            # The lock is held from taking the batch until it is committed, so
+            # `catch_up` never rebuilds the pending state while a batch is out
+            # of `_pending` but not yet in `_committed`.
             with self._append_lock:
-                self._commit(batch)
+                batch = self._take_batch()
+                if batch:
+                    self._commit(batch)
+
+    def _wait_for_batch(self) -> bool:
+        """Wait until a batch is ready; return False once closed with nothing pending."""
+        with self._condition:
+            while not self._batch_ready():
+                if self._closed and not self._pending:
+                    return False
+                deadline = self._seconds_to_deadline() if self._pending else None
+                self._condition.wait(deadline)
+            return True
+
+    def _take_batch(self) -> list[_Pending]:
+        """Remove the next block's transactions from `_pending` (none if `catch_up` took them)."""
+        with self._condition:
+            if not self._batch_ready():
+                return []
+            size = self._batch_size()
+            batch = self._pending[:size]
+            del self._pending[:size]
+            if self._pending:
+                self._oldest_pending_at = time.monotonic()
+            else:
+                self._flush_requested = False
+            return batch
 
     def _batch_ready(self) -> bool:
         if not self._pending:

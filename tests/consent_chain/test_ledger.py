@@ -5,14 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
 from consent_chain.blocks import decode_header
+from consent_chain.crypto import Signer
 from consent_chain.errors import ChainCorrupted, ChainError, InvalidBlock, InvalidTransaction
 from consent_chain.genesis import Genesis
 from consent_chain.ledger import Inclusion, Ledger
 from consent_chain.store import ChainStore, StoredBlock
+from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
 from tests.consent_chain.builders import TxFactory, signer_for
 from tests.consent_chain.conftest import open_ledger
@@ -175,3 +178,43 @@ def test_store_failure_fails_waiters_and_resets(
     ledger.flush()
     assert retried.result(5).height == 1
     ledger.close()
+
+
+def test_catch_up_keeps_batch_the_sealer_holds(
+    db_path: Path, genesis: Genesis, txs: TxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two ledgers on one SQLite file stand for two processes of one node.
+    writer = open_ledger(SqliteChainStore(db_path, genesis.chain_id), genesis,
+                         max_block_delay_ms=0)
+    writer.submit_and_wait(txs.register_dataset())
+    store = SqliteChainStore(db_path, genesis.chain_id)
+    ledger = open_ledger(store, genesis, max_block_delay_ms=0)
+    new_key = Signer.generate()
+    writer.submit_and_wait(txs.make("research-b", "member_key_rotate", {
+        "new_key": {"key_id": new_key.key_id, "public_key": new_key.public_key.hex()}}))
+    writer.close()
+    # Hold catch_up inside its read of the other process's block.
+    reading, resume = threading.Event(), threading.Event()
+    read_block = store.block_at
+
+    def slow_block_at(height: int) -> StoredBlock:
+        if height == 2:
+            reading.set()
+            assert resume.wait(10)
+        return read_block(height)
+
+    monkeypatch.setattr(store, "block_at", slow_block_at)
+    catching_up = threading.Thread(target=ledger.catch_up)
+    catching_up.start()
+    assert reading.wait(10)
+    # The sealer takes the first decision while catch_up holds the lock.
+    first = ledger.submit(txs.decision(1))
+    time.sleep(0.05)
+    second = ledger.submit(txs.decision(2))
+    resume.set()
+    catching_up.join(10)
+    inclusions = [first.result(10), second.result(10)]
+    assert [item.leaf_index for item in inclusions] == [2, 3]
+    assert ledger.next_seq("hospital-a") == ledger.committed.state.next_seq("hospital-a") == 4
+    ledger.close()
+    assert verify_chain(store, genesis).ok
