@@ -123,15 +123,17 @@ class ConsentCatalog:
     ) -> None:
         """Link object prefixes of one participant (by pseudonym) within a dataset.
 
-        Each prefix must lie inside one of the dataset's object prefixes, so a
-        typo cannot leave the participant's objects unmatched and served.
+        Each prefix must match only objects that resolve to this dataset, so a
+        typo or a nested dataset cannot leave the participant's objects
+        unmatched and served.
         """
         if not prefixes:
             raise CatalogError("a participant needs at least one object prefix")
         with self._transaction() as connection:
-            dataset_prefixes = _dataset_prefixes(connection, dataset_id)
+            _dataset_prefixes(connection, dataset_id)
+            owners = _prefix_owners(connection)
             for prefix in prefixes:
-                _check_participant_prefix(dataset_id, prefix, dataset_prefixes)
+                _check_participant_prefix(dataset_id, prefix, owners)
             connection.executemany(
                 "INSERT OR IGNORE INTO participant_objects (dataset_id, participant, prefix) "
                 "VALUES (?, ?, ?)",
@@ -273,6 +275,19 @@ def _check_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) 
     if owner is not None and owner[0] != dataset_id:
         raise CatalogError(f"object prefix {prefix!r} already belongs to dataset {owner[0]!r}; "
                            "choose another prefix or update that dataset")
+    # Objects resolve to the dataset of their longest prefix, so a new prefix
+    # inside another dataset's participant rows would move a withdrawn
+    # participant's objects to this dataset, where no row denies them.
+    taken = connection.execute(
+        "SELECT dataset_id, prefix FROM participant_objects "
+        "WHERE dataset_id != ?1 AND substr(prefix, 1, length(?2)) = ?2 LIMIT 1",
+        (dataset_id, prefix),
+    ).fetchone()
+    if taken is not None:
+        raise CatalogError(
+            f"object prefix {prefix!r} covers objects of a withdrawn participant of dataset "
+            f"{taken[0]!r} (prefix {taken[1]!r}); choose a prefix outside them"
+        )
 
 
 def _add_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) -> None:
@@ -296,11 +311,32 @@ def _dataset_prefixes(connection: sqlite3.Connection, dataset_id: str) -> list[s
     return [str(row[0]) for row in rows]
 
 
-def _check_participant_prefix(dataset_id: str, prefix: str, dataset_prefixes: list[str]) -> None:
+def _prefix_owners(connection: sqlite3.Connection) -> dict[str, str]:
+    """Return every dataset object prefix with the dataset that owns it."""
+    rows = connection.execute("SELECT prefix, dataset_id FROM dataset_objects").fetchall()
+    return {str(prefix): str(owner) for prefix, owner in rows}
+
+
+def _check_participant_prefix(dataset_id: str, prefix: str, owners: dict[str, str]) -> None:
+    """Reject a participant prefix unless every object it matches belongs to `dataset_id`.
+
+    Objects resolve to the dataset of their longest matching prefix, so the
+    longest dataset prefix covering `prefix` must be this dataset's, and no
+    other dataset's prefix may lie inside `prefix`.
+    """
     # An empty prefix would match every object of the dataset.
     if not prefix:
         raise CatalogError("an object prefix must not be empty")
-    if not any(prefix.startswith(outer) for outer in dataset_prefixes):
-        listed = " ".join(sorted(dataset_prefixes)) or "none"
+    covering = [outer for outer in owners if prefix.startswith(outer)]
+    if not covering or owners[max(covering, key=len)] != dataset_id:
+        listed = " ".join(sorted(p for p, owner in owners.items() if owner == dataset_id))
         raise CatalogError(f"object prefix {prefix!r} is outside dataset {dataset_id!r}, whose "
-                           f"object prefixes are: {listed}")
+                           f"object prefixes are: {listed or 'none'}")
+    nested = sorted(inner for inner, owner in owners.items()
+                    if owner != dataset_id and inner.startswith(prefix))
+    if nested:
+        raise CatalogError(
+            f"object prefix {prefix!r} also matches objects of dataset {owners[nested[0]]!r} "
+            f"(prefix {nested[0]!r}); give a longer prefix that names only this dataset's "
+            "objects"
+        )

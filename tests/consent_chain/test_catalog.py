@@ -70,6 +70,30 @@ def test_participant_prefix_outside_dataset_is_rejected(ds1: ConsentCatalog) -> 
     assert ds1.unrecorded_participants("DS1", {P7}) == (P7,)
 
 
+def test_participant_prefix_in_nested_dataset_is_rejected(ds1: ConsentCatalog) -> None:
+    ds1.set_dataset("DS2", URL, ["ds1/b/"])
+    with pytest.raises(CatalogError, match="outside dataset 'DS1'"):
+        ds1.add_participant_objects("DS1", P7, ["ds1/b/p7"])
+    assert ds1.participants_for_object("DS2", "ds1/b/p7.bam") == []
+
+
+def test_participant_prefix_spanning_nested_dataset_is_rejected(ds1: ConsentCatalog) -> None:
+    ds1.set_dataset("DS2", URL, ["ds1/b/"])
+    with pytest.raises(CatalogError, match="also matches objects of dataset 'DS2'"):
+        ds1.add_participant_objects("DS1", P7, ["ds1/"])
+    ds1.add_participant_objects("DS1", P7, ["ds1/a/"])
+    assert ds1.participants_for_object("DS1", "ds1/a/p7.bam") == [P7]
+
+
+def test_dataset_prefix_over_participant_rows_is_rejected(ds1: ConsentCatalog) -> None:
+    ds1.add_participant_objects("DS1", P7, ["ds1/b/p7"])
+    with pytest.raises(CatalogError, match="covers objects of a withdrawn participant"):
+        ds1.set_dataset("DS2", URL, ["ds1/b/"])
+    entry = ds1.dataset_for_object("ds1/b/p7.bam")
+    assert entry is not None
+    assert entry.dataset_id == "DS1"
+
+
 def test_participant_of_unknown_dataset_is_rejected(catalog: ConsentCatalog) -> None:
     with pytest.raises(CatalogError, match="not in the catalog"):
         catalog.add_participant_without_objects("DS9", P7)
