@@ -278,15 +278,15 @@ def _check_prefix(connection: sqlite3.Connection, dataset_id: str, prefix: str) 
     # Objects resolve to the dataset of their longest prefix, so a new prefix
     # inside another dataset's participant rows would move a withdrawn
     # participant's objects to this dataset, where no row denies them.
-    taken = connection.execute(
+    covered_row = connection.execute(
         "SELECT dataset_id, prefix FROM participant_objects "
         "WHERE dataset_id != ?1 AND substr(prefix, 1, length(?2)) = ?2 LIMIT 1",
         (dataset_id, prefix),
     ).fetchone()
-    if taken is not None:
+    if covered_row is not None:
         raise CatalogError(
             f"object prefix {prefix!r} covers objects of a withdrawn participant of dataset "
-            f"{taken[0]!r} (prefix {taken[1]!r}); choose a prefix outside them"
+            f"{covered_row[0]!r} (prefix {covered_row[1]!r}); choose a prefix outside them"
         )
 
 
