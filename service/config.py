@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -19,7 +19,6 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
-    YamlConfigSettingsSource,
 )
 
 from service.auth.settings import AuthSettings
@@ -95,6 +94,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONSENTRY_", env_nested_delimiter="__", extra="forbid"
     )
+    # Values read from the settings file; `load_settings` sets them on a subclass.
+    file_values: ClassVar[dict[str, Any]] = {}
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -125,7 +126,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, cls.file_values))
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -136,27 +137,18 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"settings file {config_file} does not exist")
-    file_values = read_settings_file(config_file) if config_file is not None else {}
+    values_from_file = read_settings_file(config_file) if config_file is not None else {}
     check_variable_names(os.environ, Settings.model_fields.keys())
 
     class FileSettings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+        file_values: ClassVar[dict[str, Any]] = values_from_file
 
     try:
         return FileSettings(**overrides)
     except SettingsError as exc:
         raise ConfigError(_environment_parse_problem(exc)) from None
     except ValidationError as exc:
-        sources = SettingsSources(overrides, os.environ, config_file, file_values)
+        sources = SettingsSources(overrides, os.environ, config_file, values_from_file)
         raise ConfigError(sources.describe(exc)) from exc
 
 
