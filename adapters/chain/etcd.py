@@ -36,6 +36,7 @@ from adapters.chain.etcd_gateway import (
     int_field,
 )
 from adapters.chain.etcd_keys import ChainKeys
+from adapters.chain.etcd_tls import EtcdTls
 from consent_chain.errors import BlockNotFound, ChainCorrupted, StoreConflict
 from consent_chain.replication_core import AppendConflict
 from consent_chain.store import ChainHead, StoredBlock, StoredTransaction
@@ -55,11 +56,12 @@ class EtcdChainStore:
     max_block_bytes = MAX_BLOCK_BYTES
 
     def __init__(self, endpoints: Sequence[str], prefix: str, chain_id: str, *,
+                 tls: EtcdTls | None = None,
                  request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
                  deadline: float = DEFAULT_DEADLINE) -> None:
         self.chain_id = chain_id
         self.keys = ChainKeys(prefix)
-        self._gateway = EtcdGateway(endpoints, request_timeout=request_timeout,
+        self._gateway = EtcdGateway(endpoints, tls=tls, request_timeout=request_timeout,
                                     deadline=deadline)
         self._head_lock = threading.Lock()
         self._known_head: tuple[ChainHead | None, int] | None = None

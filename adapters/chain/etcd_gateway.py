@@ -5,7 +5,12 @@ fields are decimal strings, and fields holding a zero value (false, 0, an
 empty list) are omitted from responses. Each member endpoint gets a small
 pool of keep-alive connections. A call that fails with a connection error, a
 timeout or a 5xx status moves on to the next member, and the call raises
-StoreUnavailable once its overall deadline has passed.
+StoreUnavailable once its overall deadline has passed. When every member
+rejects a certificate in the TLS handshake, the call raises StoreUnavailable
+at once, because retrying does not change a certificate.
+
+Endpoints are all `http://` (local and embedded clusters) or all `https://`,
+with an `EtcdTls` for the CA bundle and the client certificate.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import http.client
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.chain.etcd_tls import EtcdTls
 from consent_chain.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -60,22 +67,27 @@ def int_field(message: Json, name: str) -> int:
 class _Endpoint:
     """One member's address and its idle keep-alive connections."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, context: ssl.SSLContext | None) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or parts.hostname is None:
-            raise ValueError(f"etcd endpoint {url!r} must look like http://host:port; "
-                             "TLS endpoints are not supported yet")
         self.url = url
-        self.host = parts.hostname
+        self.host = parts.hostname or ""
         self.port = parts.port or 2379
+        self._context = context
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+
+    def connect(self, timeout: float) -> http.client.HTTPConnection:
+        """Return a new connection, over TLS when the endpoint is https://."""
+        if self._context is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                           context=self._context)
 
     def take(self, timeout: float) -> http.client.HTTPConnection:
         with self._lock:
             connection = self._idle.pop() if self._idle else None
         if connection is None:
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            connection = self.connect(timeout)
         else:
             connection.timeout = timeout
             if connection.sock is not None:
@@ -107,13 +119,18 @@ class GatewayError(Exception):
 class EtcdGateway:
     """Calls the v3 JSON gateway of a list of etcd members, failing over between them."""
 
-    def __init__(self, endpoints: Sequence[str], *,
+    def __init__(self, endpoints: Sequence[str], *, tls: EtcdTls | None = None,
                  request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
                  deadline: float = DEFAULT_DEADLINE) -> None:
-        if not endpoints:
-            raise ValueError("at least one etcd endpoint is needed, such as "
-                             "http://127.0.0.1:2379")
-        self._endpoints = [_Endpoint(url) for url in endpoints]
+        scheme = endpoint_scheme(endpoints)
+        if scheme == "https" and tls is None:
+            raise ValueError(f"https:// etcd endpoints {list(endpoints)} need a CA bundle "
+                             "to verify the members' certificates; pass an EtcdTls")
+        if scheme == "http" and tls is not None:
+            raise ValueError(f"TLS files are given but the etcd endpoints {list(endpoints)} "
+                             "use http://; use https:// endpoints")
+        context = tls.context() if tls is not None else None
+        self._endpoints = [_Endpoint(url, context) for url in endpoints]
         self.request_timeout = request_timeout
         self.deadline = deadline
         self._preferred = 0
@@ -127,13 +144,15 @@ class EtcdGateway:
     def call(self, path: str, body: Json) -> Json:
         """POST `body` to `path` (such as /v3/kv/range) and return the decoded response.
 
-        Raises StoreUnavailable when no member responded before the deadline,
-        and GatewayError when a member rejected the request with a 4xx status.
+        Raises StoreUnavailable when no member responded before the deadline
+        or every member rejected a certificate in the TLS handshake, and
+        GatewayError when a member rejected the request with a 4xx status.
         """
         payload = json.dumps(body).encode()
         give_up_at = time.monotonic() + self.deadline
         failures: list[str] = []
         while True:
+            tls_failures = 0
             for endpoint in self._rotation():
                 remaining = give_up_at - time.monotonic()
                 if remaining <= 0:
@@ -148,8 +167,12 @@ class EtcdGateway:
                 except _Retryable as error:
                     failures.append(f"{endpoint.url}: {error}")
                     logger.debug("etcd call %s failed on %s: %s", path, endpoint.url, error)
+                    if isinstance(error, _TlsFailure):
+                        tls_failures += 1
                     self._preferred = (self._endpoints.index(endpoint) + 1) % len(
                         self._endpoints)
+            if tls_failures == len(self._endpoints):
+                raise StoreUnavailable(_tls_failure_message(failures[-tls_failures:]))
             time.sleep(min(RETRY_PAUSE_SECONDS, max(give_up_at - time.monotonic(), 0)))
 
     def _rotation(self) -> list[_Endpoint]:
@@ -166,7 +189,7 @@ class EtcdGateway:
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
             connection.close()
-            raise _Retryable(str(error) or type(error).__name__) from error
+            raise _failure(error) from error
         endpoint.give_back(connection)
         if response.status >= 500:
             raise _Retryable(f"HTTP {response.status} {_error_message(data)}")
@@ -183,8 +206,7 @@ class EtcdGateway:
         }}).encode()
         failures = []
         for endpoint in self._rotation():
-            connection = http.client.HTTPConnection(endpoint.host, endpoint.port,
-                                                    timeout=self.request_timeout)
+            connection = endpoint.connect(self.request_timeout)
             try:
                 connection.request("POST", "/v3/watch", body,
                                    {"Content-Type": "application/json"})
@@ -194,11 +216,15 @@ class EtcdGateway:
                 if response.status != 200:
                     raise _Retryable(f"HTTP {response.status} {_error_message(response.read())}")
                 return WatchStream(connection, response, sock, endpoint.url)
-            except (OSError, http.client.HTTPException, _Retryable) as error:
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                failures.append(f"{endpoint.url}: {_failure(error)}")
+            except _Retryable as error:
                 connection.close()
                 failures.append(f"{endpoint.url}: {error}")
         raise StoreUnavailable(f"no etcd member accepted a watch ({'; '.join(failures)}); "
-                               "check that the members are running")
+                               "check that the members are running and, for https:// "
+                               "endpoints, the CA bundle and client certificate")
 
     def close(self) -> None:
         """Close every idle connection; later calls raise StoreUnavailable."""
@@ -245,6 +271,51 @@ class WatchStream:
 
 class _Retryable(Exception):
     """A failure after which another member may still succeed."""
+
+
+class _TlsFailure(_Retryable):
+    """A TLS handshake that failed on a certificate, ours or the member's."""
+
+
+def endpoint_scheme(endpoints: Sequence[str]) -> str:
+    """Return "http" or "https", the scheme every endpoint shares; raise ValueError otherwise."""
+    if not endpoints:
+        raise ValueError("at least one etcd endpoint is needed, such as "
+                         "http://127.0.0.1:2379")
+    for url in endpoints:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"etcd endpoint {url!r} must look like http://host:port or "
+                             "https://host:port")
+    schemes = sorted({urlsplit(url).scheme for url in endpoints})
+    if len(schemes) > 1:
+        raise ValueError(f"etcd endpoints {list(endpoints)} mix http:// and https://; "
+                         "use https:// for every member of a TLS cluster")
+    return schemes[0]
+
+
+def _failure(error: OSError | http.client.HTTPException) -> _Retryable:
+    """Wrap a connection error as retryable, or as a TLS failure when a certificate was rejected.
+
+    A member that rejects the client certificate sends a TLS alert, which
+    OpenSSL reports as an SSLError whose reason names the alert. etcd 3.4.23
+    sends SSLV3_ALERT_BAD_CERTIFICATE both for a missing certificate and for
+    one its trusted CA did not sign.
+    """
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _TlsFailure(f"the member's certificate failed verification: "
+                           f"{error.verify_message}")
+    if isinstance(error, ssl.SSLError) and "ALERT" in (error.reason or ""):
+        return _TlsFailure(f"the member rejected the TLS handshake ({error.reason}), "
+                           "so it did not accept this client's certificate")
+    return _Retryable(str(error) or type(error).__name__)
+
+
+def _tls_failure_message(failures: list[str]) -> str:
+    return (f"TLS handshake failed with every etcd member ({'; '.join(failures)}); check "
+            "that the CA bundle signed the members' certificates, that those name the "
+            "endpoint hosts, and that the members' --trusted-ca-file signed the client "
+            "certificate")
 
 
 def _error_message(data: bytes) -> str:

@@ -2,7 +2,10 @@
 
 Each member is an `etcd` process (Debian `etcd-server`, 3.4) with its own data
 directory and a client and a peer port chosen by the caller. Nothing here is
-meant for production: the members run without TLS or authentication.
+meant for production. By default the members run without TLS or
+authentication. With `MemberTls` the client ports serve https:// and require a
+client certificate, as in a multi-institution deployment, while the peer
+ports stay plain http:// on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from adapters.chain.etcd_tls import EtcdTls
+
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 20.0
@@ -28,6 +34,30 @@ START_TIMEOUT_SECONDS = 20.0
 
 class ClusterError(Exception):
     """A local etcd member failed to start or the cluster has no leader."""
+
+
+@dataclass(frozen=True)
+class MemberTls:
+    """TLS files of the members' client ports, passed to etcd's flags of the same names.
+
+    The cluster reuses `cert_file` as its client certificate for status
+    checks, and etcd 3.4's own JSON gateway presents it to the member's gRPC
+    server. So the certificate needs both the serverAuth and the clientAuth
+    extended key usage.
+    """
+
+    trusted_ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def flags(self) -> list[str]:
+        """Return the etcd flags that turn on mutual TLS for client connections."""
+        return ["--client-cert-auth", "--trusted-ca-file", str(self.trusted_ca_file),
+                "--cert-file", str(self.cert_file), "--key-file", str(self.key_file)]
+
+    def client_context(self) -> ssl.SSLContext:
+        """Return a client context that trusts the CA and presents `cert_file`."""
+        return EtcdTls(self.trusted_ca_file, self.cert_file, self.key_file).context()
 
 
 @dataclass
@@ -39,13 +69,14 @@ class LocalMember:
     peer_port: int
     data_dir: Path
     log_path: Path
+    client_scheme: str = "http"
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def endpoint(self) -> str:
-        """The client URL, such as http://127.0.0.1:23791."""
-        return f"http://127.0.0.1:{self.client_port}"
+        """The client URL, such as http://127.0.0.1:23791 (https:// with TLS)."""
+        return f"{self.client_scheme}://127.0.0.1:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -62,15 +93,19 @@ class LocalCluster:
     """A set of etcd members on 127.0.0.1 that can be started, killed and restarted one by one."""
 
     def __init__(self, base_dir: Path, ports: Sequence[tuple[int, int]],
-                 etcd_binary: str = "etcd", token: str = "consentry-local") -> None:
+                 etcd_binary: str = "etcd", token: str = "consentry-local",
+                 tls: MemberTls | None = None) -> None:
         if not ports:
             raise ValueError("a cluster needs at least one (client port, peer port) pair")
         self.base_dir = base_dir
         self.etcd_binary = etcd_binary
         self.token = token
+        self.tls = tls
+        self._context = tls.client_context() if tls is not None else None
+        scheme = "https" if tls is not None else "http"
         self.members = [
             LocalMember(f"m{index}", client, peer, base_dir / f"m{index}",
-                        base_dir / f"m{index}.log")
+                        base_dir / f"m{index}.log", client_scheme=scheme)
             for index, (client, peer) in enumerate(ports, start=1)
         ]
 
@@ -106,6 +141,8 @@ class LocalCluster:
             "--initial-cluster-token", self.token,
             "--initial-cluster-state", state,
         ]
+        if self.tls is not None:
+            command += self.tls.flags()
         member.data_dir.parent.mkdir(parents=True, exist_ok=True)
         member._log = member.log_path.open("ab")
         member.process = subprocess.Popen(command, stdout=member._log,
@@ -139,7 +176,7 @@ class LocalCluster:
         for member in self.members:
             if not member.running:
                 continue
-            status = _member_status(member.endpoint)
+            status = _member_status(member.endpoint, self._context)
             if status is None:
                 continue
             header = status.get("header")
@@ -150,7 +187,8 @@ class LocalCluster:
 
     def local_revisions(self) -> list[int]:
         """Return each running member's applied store revision, in member order."""
-        return [local_revision(member.endpoint) for member in self.members if member.running]
+        return [local_revision(member.endpoint, self._context)
+                for member in self.members if member.running]
 
     def wait_for_leader(self, timeout: float = START_TIMEOUT_SECONDS) -> LocalMember:
         """Wait until some running member is leader; raise ClusterError on timeout."""
@@ -167,27 +205,31 @@ class LocalCluster:
         raise ClusterError(f"no etcd leader within {timeout} s; see the logs in {self.base_dir}")
 
 
-def _member_status(endpoint: str) -> dict[str, object] | None:
+def _member_status(endpoint: str, context: ssl.SSLContext | None
+                   ) -> dict[str, object] | None:
     request = urllib.request.Request(
         f"{endpoint}/v3/maintenance/status", data=b"{}", method="POST",
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=1.0) as response:
+        with urllib.request.urlopen(request, timeout=1.0, context=context) as response:
             status: dict[str, object] = json.loads(response.read())
             return status
     except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
         return None
 
 
-def local_revision(endpoint: str) -> int:
-    """Return the store revision one member has applied (read locally), or -1 if it is down."""
+def local_revision(endpoint: str, context: ssl.SSLContext | None = None) -> int:
+    """Return the store revision one member has applied (read locally), or -1 if it is down.
+
+    `context` is the TLS client context for an https:// endpoint.
+    """
     request = urllib.request.Request(
         f"{endpoint}/v3/kv/range", data=json.dumps({"key": "AA==", "serializable": True}).encode(),
         method="POST", headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=2.0) as response:
+        with urllib.request.urlopen(request, timeout=2.0, context=context) as response:
             header = json.loads(response.read()).get("header", {})
     except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
         return -1

@@ -13,7 +13,15 @@ from consent_chain.cosign import FinalityRule
 from consent_chain.genesis import Genesis
 from consent_chain.replication import ChainFollower, HaltEvidence
 from consent_chain.store_sqlite import SqliteChainStore
-from tests.adapters.chain.cluster import heal, session_cluster, stop_session_cluster, unique_prefix
+from tests.adapters.chain.certs import Pki
+from tests.adapters.chain.cluster import (
+    heal,
+    session_cluster,
+    session_tls_cluster,
+    stop_session_cluster,
+    stop_session_tls_cluster,
+    unique_prefix,
+)
 from tests.adapters.chain.institutions import Institution, open_institution, two_proposer_genesis
 from tests.consent_chain.builders import signer_for
 
@@ -26,6 +34,25 @@ def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClus
     """A local 3-member etcd cluster shared by every test in the session."""
     yield session_cluster(tmp_path_factory)
     stop_session_cluster()
+
+
+@pytest.fixture(scope="session")
+def tls_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, Pki]]:
+    """A local 1-member etcd cluster that requires mutual TLS, and its certificates."""
+    yield session_tls_cluster(tmp_path_factory)
+    stop_session_tls_cluster()
+
+
+@pytest.fixture
+def tls_cluster(tls_etcd: tuple[LocalCluster, Pki]) -> LocalCluster:
+    """The session's mutual-TLS cluster."""
+    return tls_etcd[0]
+
+
+@pytest.fixture
+def pki(tls_etcd: tuple[LocalCluster, Pki]) -> Pki:
+    """The CAs and key pairs of the mutual-TLS cluster and its clients."""
+    return tls_etcd[1]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from adapters.chain.etcd import EtcdChainStore
+from adapters.chain.etcd_tls import EtcdTls
 from consent_chain.genesis import Genesis, make_genesis, member_entry
 from consent_chain.ledger import Inclusion, Ledger
 from tests.consent_chain.builders import (
@@ -79,9 +80,10 @@ def decision_payload(member: str, number: int) -> dict[str, object]:
 
 
 def open_institution(member: str, endpoints: list[str], prefix: str, genesis: Genesis,
-                     *, max_block_delay_ms: int = 5, deadline: float = 5.0) -> Institution:
+                     *, max_block_delay_ms: int = 5, deadline: float = 5.0,
+                     tls: EtcdTls | None = None) -> Institution:
     """Open `member`'s etcd store and ledger on the shared chain."""
-    store = EtcdChainStore(endpoints, prefix, genesis.chain_id, deadline=deadline)
+    store = EtcdChainStore(endpoints, prefix, genesis.chain_id, tls=tls, deadline=deadline)
     ledger = Ledger(store, genesis, proposer=member, signer=signer_for(member),
                     max_block_transactions=100, max_block_delay_ms=max_block_delay_ms,
                     max_block_bytes=store.max_block_bytes)
