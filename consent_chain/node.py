@@ -63,6 +63,9 @@ class NodeSettings:
     store: Literal["sqlite", "etcd"] = "sqlite"
     etcd_endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
     etcd_prefix: str = "consentry/chain"
+    etcd_ca_file: Path | None = None
+    etcd_cert_file: Path | None = None
+    etcd_key_file: Path | None = None
     finality: Literal["proposer", "quorum"] = "proposer"
 
 

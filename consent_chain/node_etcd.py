@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from adapters.chain.etcd import EtcdChainStore
+from adapters.chain.etcd_tls import EtcdTls
 from consent_chain.checkpoints import Checkpoint, build_receipt, sign_checkpoint
 from consent_chain.crypto import Signer
 from consent_chain.errors import BlockNotFound, InvalidTransaction, StoreConflict, StoreUnavailable
@@ -45,6 +46,14 @@ logger = logging.getLogger(__name__)
 # Maximum wait, per decision, for the mirror to reach the etcd head read at
 # request time. Blocks usually arrive over the watch within milliseconds.
 MIRROR_WAIT_SECONDS = 2.0
+
+
+def open_etcd_store(settings: NodeSettings, chain_id: str) -> EtcdChainStore:
+    """Open the chain `chain_id` under the node's etcd prefix, over TLS when a CA file is set."""
+    tls = None
+    if settings.etcd_ca_file is not None:
+        tls = EtcdTls(settings.etcd_ca_file, settings.etcd_cert_file, settings.etcd_key_file)
+    return EtcdChainStore(settings.etcd_endpoints, settings.etcd_prefix, chain_id, tls=tls)
 
 
 class SharedMirrorStore(SqliteChainStore):
@@ -91,7 +100,7 @@ class EtcdChainNode(ChainNode):
         signer = Signer.from_seed(load_or_create_secret(directory / KEY_FILE))
         genesis = load_or_create_genesis(settings, signer)
         secret = load_or_create_secret(directory / PSEUDONYM_FILE)
-        etcd = EtcdChainStore(settings.etcd_endpoints, settings.etcd_prefix, genesis.chain_id)
+        etcd = open_etcd_store(settings, genesis.chain_id)
         try:
             mirror = SharedMirrorStore(directory / STORE_FILE, genesis.chain_id)
         except BaseException:

@@ -12,14 +12,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.chain.etcd import EtcdChainStore
 from consent_chain.checkpoints import verify_receipt
 from consent_chain.consents import build_consent, register_dataset, update_consent, withdraw
 from consent_chain.crypto import Signer
 from consent_chain.errors import BlockNotFound, ChainError
 from consent_chain.genesis import Genesis, load_genesis, make_genesis, member_entry
 from consent_chain.models import PAYLOAD_MODELS
-from consent_chain.node import GENESIS_FILE, KEY_FILE, STORE_FILE, load_or_create_secret
+from consent_chain.node import (
+    GENESIS_FILE,
+    KEY_FILE,
+    STORE_FILE,
+    NodeSettings,
+    load_or_create_secret,
+)
+from consent_chain.node_etcd import open_etcd_store
 from consent_chain.store import ChainHead
 from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
@@ -30,7 +36,7 @@ from service.consent_services import (
     chain_directory,
     open_existing_consent_services,
 )
-from service.consent_settings import ChainSettings
+from service.consent_settings import node_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -76,13 +82,13 @@ def chain_verify(args: argparse.Namespace) -> int:
           f"{report.log_size} transactions, log root {report.log_root.hex()}")
     if settings.chain.store != "etcd":
         return 0
-    return _compare_with_etcd(settings.chain, genesis, head)
+    return _compare_with_etcd(node_settings(settings.chain, directory), genesis, head)
 
 
-def _compare_with_etcd(config: ChainSettings, genesis: Genesis, mirror: ChainHead | None) -> int:
+def _compare_with_etcd(config: NodeSettings, genesis: Genesis, mirror: ChainHead | None) -> int:
     """Print the mirror's and etcd's heads; exit 1 unless the mirror is a prefix of etcd's chain."""
     try:
-        etcd = EtcdChainStore(config.etcd_endpoints, config.etcd_prefix, genesis.chain_id)
+        etcd = open_etcd_store(config, genesis.chain_id)
         try:
             head = etcd.head()
             same = mirror is None or etcd.block_at(mirror.height).block_hash == mirror.block_hash

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from adapters.chain.etcd_gateway import endpoint_scheme
+from adapters.chain.etcd_tls import EtcdTls, EtcdTlsError
 from consent_chain.node import NodeSettings
 
 MEMBER_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,62}$"
@@ -29,8 +31,47 @@ class ChainSettings(BaseModel):
     store: Literal["sqlite", "etcd"] = "sqlite"
     etcd_endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
     etcd_prefix: str = Field("consentry/chain", min_length=1, pattern=r"^[^/](.*[^/])?$")
+    etcd_ca_file: Path | None = None
+    etcd_cert_file: Path | None = None
+    etcd_key_file: Path | None = None
     finality: Literal["proposer", "quorum"] = "proposer"
     genesis_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _etcd_tls_files(self) -> ChainSettings:
+        if self.store == "etcd":
+            check_etcd_tls(self)
+        return self
+
+
+def check_etcd_tls(config: ChainSettings) -> None:
+    """Raise ValueError, naming the setting and file, unless the etcd TLS settings fit together.
+
+    https:// endpoints need `etcd_ca_file`. The client certificate and key
+    are set together, and their files and the CA file must load. http://
+    endpoints take none of the three files.
+    """
+    try:
+        scheme = endpoint_scheme(config.etcd_endpoints)
+    except ValueError as error:
+        raise ValueError(f"chain.etcd_endpoints: {error}") from None
+    if (config.etcd_cert_file is None) != (config.etcd_key_file is None):
+        raise ValueError("chain.etcd_cert_file and chain.etcd_key_file must be set together: "
+                         "the client certificate for mutual TLS and its private key")
+    files = [config.etcd_ca_file, config.etcd_cert_file, config.etcd_key_file]
+    if scheme == "http":
+        if any(path is not None for path in files):
+            raise ValueError("chain.etcd_ca_file, chain.etcd_cert_file and chain.etcd_key_file "
+                             "apply only to https:// chain.etcd_endpoints; change the endpoints "
+                             "to https:// or unset the files")
+        return
+    if config.etcd_ca_file is None:
+        raise ValueError("chain.etcd_ca_file is required with https:// chain.etcd_endpoints: "
+                         "set it to the CA bundle that signed the etcd members' certificates")
+    try:
+        EtcdTls(config.etcd_ca_file, config.etcd_cert_file, config.etcd_key_file).context()
+    except EtcdTlsError as error:
+        raise ValueError(f"chain.etcd_{error.field} {error.path}: {error.detail}") from None
 
 
 def node_settings(config: ChainSettings, directory: Path) -> NodeSettings:
@@ -45,5 +86,8 @@ def node_settings(config: ChainSettings, directory: Path) -> NodeSettings:
         store=config.store,
         etcd_endpoints=config.etcd_endpoints,
         etcd_prefix=config.etcd_prefix,
+        etcd_ca_file=config.etcd_ca_file,
+        etcd_cert_file=config.etcd_cert_file,
+        etcd_key_file=config.etcd_key_file,
         finality=config.finality,
     )
