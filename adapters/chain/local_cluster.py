@@ -18,7 +18,6 @@ import signal
 import ssl
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -211,11 +210,13 @@ def _member_status(endpoint: str, context: ssl.SSLContext | None
         f"{endpoint}/v3/maintenance/status", data=b"{}", method="POST",
         headers={"Content-Type": "application/json"},
     )
+    # OSError covers URLError and also a raw ssl.SSLError, which urlopen does
+    # not wrap when a member rejects the client certificate after the handshake.
     try:
         with urllib.request.urlopen(request, timeout=1.0, context=context) as response:
             status: dict[str, object] = json.loads(response.read())
             return status
-    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+    except (OSError, ValueError):
         return None
 
 
@@ -231,6 +232,6 @@ def local_revision(endpoint: str, context: ssl.SSLContext | None = None) -> int:
     try:
         with urllib.request.urlopen(request, timeout=2.0, context=context) as response:
             header = json.loads(response.read()).get("header", {})
-    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+    except (OSError, ValueError):
         return -1
     return int(header.get("revision", 0))
