@@ -84,7 +84,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Start the service; on an empty local store, create the sample dataset first."""
+    """Start the service; in an empty default data directory, create the sample dataset first."""
     import uvicorn
 
     from service.app import SETTINGS_ENVIRONMENT_VARIABLE, build_services, create_app
@@ -94,7 +94,9 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     _check_port_free(settings.host, settings.port)
     created = False
-    if settings.storage.backend == "local":
+    # Only the default directory gets the sample; a directory the user named
+    # is theirs, even while it is still empty.
+    if settings.storage.backend == "local" and _data_dir_source(args, settings) is None:
         created = ensure_sample_data(settings.storage.local_root)
     services = build_services(settings)
     app = create_app(settings, services)
@@ -126,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="worker processes (default 1; about one per CPU core)")
     serve_parser.add_argument(
         "--data-dir", type=Path,
-        help="existing local storage directory (default ./consentry-data, created if "
-        "missing); an empty one gets a generated sample dataset",
+        help="existing local storage directory (default ./consentry-data, which is "
+        "created with a generated sample dataset when it is missing or empty)",
     )
     serve_parser.set_defaults(handler=serve)
     add_drs_commands(commands)

@@ -91,6 +91,19 @@ def test_serve_creates_sample_and_prints_working_commands(tmp_path: Path) -> Non
     assert anonymous.returncode != 0
 
 
+def test_serve_leaves_empty_given_data_dir_empty(tmp_path: Path) -> None:
+    data = tmp_path / "mine"
+    data.mkdir()
+    port = free_port()
+    process, lines = _start(tmp_path, "--port", str(port), "--data-dir", str(data))
+    _stop(process)
+    banner = "".join(lines)
+
+    assert list(data.iterdir()) == []
+    assert "sample/NA00001" not in banner
+    assert not (tmp_path / ".consentry" / "demo-passport.jwt").exists()
+
+
 def test_serve_leaves_existing_data_alone(tmp_path: Path) -> None:
     data = tmp_path / "mine"
     data.mkdir()
