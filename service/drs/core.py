@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,7 @@ from service.access import (
     bearer_credentials,
     enforce,
 )
+from service.drs.bulk import BulkResponse
 from service.drs.objects import (
     ACCESS_IDS,
     NodeAddress,
@@ -109,57 +110,76 @@ class DrsService:
         self._check_bulk(object_ids)
         credentials = caller.credentials()
         found = self.registry.get_many(object_ids)
-        resolved: list[dict[str, Any]] = []
-        unresolved: dict[int, list[str]] = defaultdict(list)
+        response = BulkResponse("resolved_drs_object")
         for object_id in object_ids:
             record = found.get(object_id)
             outcome = self._bulk_decision(record, object_id, "drs/object", caller, credentials)
             if isinstance(outcome, int):
-                unresolved[outcome].append(object_id)
+                response.add_unresolved(outcome, object_id)
             else:
                 assert record is not None
-                resolved.append(drs_object(record, self.address))
-        return _bulk_body(len(object_ids), "resolved_drs_object", resolved, unresolved)
+                response.resolved.append(drs_object(record, self.address))
+        return response.body()
 
     def bulk_options(self, object_ids: Sequence[str]) -> dict[str, Any]:
         """Return the Authorizations of `object_ids`, listing unknown ids as unresolved."""
         self._check_bulk(object_ids)
         found = self.registry.get_many(object_ids)
-        resolved = [
-            authorizations(object_id, self.passport_issuers)
-            for object_id in object_ids if object_id in found
-        ]
-        missing = [object_id for object_id in object_ids if object_id not in found]
-        unresolved = {404: missing} if missing else {}
-        return _bulk_body(len(object_ids), "resolved_drs_object", resolved, unresolved)
+        response = BulkResponse("resolved_drs_object")
+        for object_id in object_ids:
+            if object_id in found:
+                response.resolved.append(authorizations(object_id, self.passport_issuers))
+            else:
+                response.add_unresolved(404, object_id)
+        return response.body()
 
     def bulk_access(
         self, requested: Sequence[tuple[str, Sequence[str]]], caller: DrsCaller
     ) -> dict[str, Any]:
-        """Mint access URLs for `(object_id, access_ids)` pairs; unknown ones are unresolved.
+        """Mint access URLs for `(object_id, access_ids)` pairs, resolving each access id alone.
 
-        An object resolves only when all of its access ids do.
+        An object's known access ids get URLs even when others are unknown.
+        The summary counts access ids, not objects, so `requested` stays
+        `resolved` plus `unresolved` when an object resolves in part.
+
+        DRS 1.5 reports unresolved items by object id only, in
+        `{error_code, object_ids}` entries with no field for an access id. The
+        unknown access ids of an object therefore get a 404 entry of their own
+        for that object, whose extra `msg` property names them.
         """
         self._check_bulk([object_id for object_id, _ in requested])
         credentials = caller.credentials()
         found = self.registry.get_many(object_id for object_id, _ in requested)
-        urls: list[dict[str, Any]] = []
-        unresolved: dict[int, list[str]] = defaultdict(list)
+        response = BulkResponse("resolved_drs_object_access_urls")
         for object_id, access_ids in requested:
             _check_unique(access_ids, f"access ids of object {object_id!r}")
-            if any(access_id not in ACCESS_IDS for access_id in access_ids):
-                unresolved[404].append(object_id)
-                continue
             record = found.get(object_id)
-            outcome = self._bulk_decision(record, object_id, "drs/access", caller, credentials)
-            if isinstance(outcome, int):
-                unresolved[outcome].append(object_id)
+            if record is None:
+                response.add_unresolved(404, object_id, len(access_ids))
                 continue
-            assert record is not None
-            for access_id in access_ids:
-                url = self._mint(record, outcome)
-                urls.append({"drs_object_id": object_id, "drs_access_id": access_id, **url})
-        return _bulk_body(len(requested), "resolved_drs_object_access_urls", urls, unresolved)
+            unknown = [access_id for access_id in access_ids if access_id not in ACCESS_IDS]
+            if unknown:
+                message = _unknown_access_ids_message(object_id, unknown)
+                logger.info("request_id=%s bulk drs/access: %s", caller.request_id, message)
+                response.add_unresolved_message(404, object_id, message, len(unknown))
+            known = [access_id for access_id in access_ids if access_id in ACCESS_IDS]
+            if known:
+                self._bulk_access_urls(record, known, caller, credentials, response)
+        return response.body()
+
+    def _bulk_access_urls(
+        self, record: DrsRecord, access_ids: Sequence[str], caller: DrsCaller,
+        credentials: tuple[str, ...], response: BulkResponse,
+    ) -> None:
+        """Decide once for `record`, then mint one URL per access id under that decision."""
+        outcome = self._bulk_decision(record, record.id, "drs/access", caller, credentials)
+        if isinstance(outcome, int):
+            response.add_unresolved(outcome, record.id, len(access_ids))
+            return
+        for access_id in access_ids:
+            url = self._mint(record, outcome)
+            item = {"drs_object_id": record.id, "drs_access_id": access_id, **url}
+            response.resolved.append(item)
 
     def service_info(self) -> dict[str, Any]:
         """Return GA4GH service-info with the DRS 1.5 extension and registry totals."""
@@ -235,29 +255,18 @@ class DrsService:
         return {"url": url, "headers": []}
 
 
-def _bulk_body(
-    requested: int, key: str, resolved: list[dict[str, Any]], unresolved: dict[int, list[str]]
-) -> dict[str, Any]:
-    unresolved_count = sum(len(ids) for ids in unresolved.values())
-    return {
-        "summary": {
-            "requested": requested,
-            "resolved": requested - unresolved_count,
-            "unresolved": unresolved_count,
-        },
-        key: resolved,
-        "unresolved_drs_objects": [
-            {"error_code": code, "object_ids": ids} for code, ids in sorted(unresolved.items())
-        ],
-    }
-
-
 def _check_access_id(object_id: str, access_id: str) -> None:
     if access_id not in ACCESS_IDS:
-        raise NotFound(
-            f"object {object_id!r} has no access method with access_id {access_id!r}; "
-            f"use one of {', '.join(ACCESS_IDS)}"
-        )
+        raise NotFound(_unknown_access_ids_message(object_id, [access_id]))
+
+
+def _unknown_access_ids_message(object_id: str, access_ids: Sequence[str]) -> str:
+    named = ", ".join(repr(access_id) for access_id in access_ids)
+    plural = "s" if len(access_ids) > 1 else ""
+    return (
+        f"object {object_id!r} has no access method with access_id{plural} {named}; "
+        f"use one of {', '.join(ACCESS_IDS)}"
+    )
 
 
 def _check_unique(values: Sequence[str], what: str) -> None:

@@ -154,13 +154,54 @@ def test_bulk_access_mints_every_url(drs_node: DrsNode) -> None:
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     assert body["summary"] == {"requested": 3, "resolved": 2, "unresolved": 1}
-    assert body["unresolved_drs_objects"] == [
-        {"error_code": 404, "object_ids": [drs_node.records[VCF].id]}
-    ]
+    assert len(body["unresolved_drs_objects"]) == 1
+    unresolved = body["unresolved_drs_objects"][0]
+    assert unresolved["error_code"] == 404
+    assert unresolved["object_ids"] == [drs_node.records[VCF].id]
+    assert "'ftp'" in unresolved["msg"]
     for name, item in zip(names, body["resolved_drs_object_access_urls"], strict=True):
         assert item["drs_object_id"] == drs_node.records[name].id
         data = httpx.get(item["url"], timeout=30).content
         assert hashlib.sha256(data).hexdigest() == drs_node.records[name].sha256
+
+
+def test_bulk_access_resolves_each_id(drs_node: DrsNode) -> None:
+    record = drs_node.records[VCF]
+    request = {"bulk_object_access_ids": [
+        {"bulk_object_id": record.id, "bulk_access_ids": ["https", "nope"]},
+    ]}
+
+    response = httpx.post(f"{drs_node.drs}/objects/access", json=request, timeout=10)
+
+    body = response.json()
+    assert response.status_code == 200, response.text
+    assert body["summary"] == {"requested": 2, "resolved": 1, "unresolved": 1}
+    [minted] = body["resolved_drs_object_access_urls"]
+    assert minted["drs_object_id"] == record.id
+    assert minted["drs_access_id"] == "https"
+    data = httpx.get(minted["url"], timeout=30).content
+    assert hashlib.sha256(data).hexdigest() == record.sha256
+    [unresolved] = body["unresolved_drs_objects"]
+    assert unresolved["error_code"] == 404
+    assert unresolved["object_ids"] == [record.id]
+    assert "access_id 'nope'" in unresolved["msg"]
+    assert "'https'" not in unresolved["msg"].split(";")[0]
+
+
+def test_bulk_access_unknown_object(drs_node: DrsNode) -> None:
+    request = {"bulk_object_access_ids": [
+        {"bulk_object_id": "no-such-object", "bulk_access_ids": ["https", "nope"]},
+    ]}
+
+    response = httpx.post(f"{drs_node.drs}/objects/access", json=request, timeout=10)
+
+    body = response.json()
+    assert response.status_code == 200, response.text
+    assert body["summary"] == {"requested": 2, "resolved": 0, "unresolved": 2}
+    assert body["resolved_drs_object_access_urls"] == []
+    assert body["unresolved_drs_objects"] == [
+        {"error_code": 404, "object_ids": ["no-such-object"]}
+    ]
 
 
 def test_samtools_reads_through_htsget_method(drs_node: DrsNode) -> None:

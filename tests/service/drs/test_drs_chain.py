@@ -197,3 +197,24 @@ def test_bulk_requests_log_one_decision_per_object(chain_node: DrsNode) -> None:
     assert [(item["endpoint"], item["decision"]) for item in logged] == [
         ("drs/objects", "allow"), ("drs/objects", "deny"), ("drs/access", "allow"),
     ]
+
+
+def test_bulk_unknown_access_id_logs_allow(chain_node: DrsNode) -> None:
+    granted = _passport(chain_node, chain_node.url + DATASET_PATH)
+    object_id = chain_node.records[BAM_NAME].id
+    before = len(_decisions(chain_node))
+
+    response = httpx.post(f"{chain_node.drs}/objects/access", timeout=30, json={
+        "passports": [granted],
+        "bulk_object_access_ids": [
+            {"bulk_object_id": object_id, "bulk_access_ids": ["https", "nope"]},
+        ],
+    })
+    logged = _decisions(chain_node)[before:]
+
+    body = response.json()
+    assert response.status_code == 200, response.text
+    assert [item["drs_access_id"] for item in body["resolved_drs_object_access_urls"]] == ["https"]
+    assert "'nope'" in body["unresolved_drs_objects"][0]["msg"]
+    assert [(item["endpoint"], item["decision"]) for item in logged] == [("drs/access", "allow")]
+    assert _logged_decision(chain_node, response)["decision"] == "allow"
