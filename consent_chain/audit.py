@@ -1,4 +1,4 @@
-"""Audit index: access decisions from the chain, searchable by dataset, object and requester.
+"""Audit index: the chain's access decisions, searchable by dataset, object, requester and member.
 
 The index (`audit.sqlite` in the node directory) is derived data. `sync`
 copies every `access_decision` transaction that the store contains beyond the
@@ -32,12 +32,17 @@ CREATE TABLE IF NOT EXISTS decisions (
     dataset_id TEXT NOT NULL,
     object_id TEXT NOT NULL,
     requester TEXT NOT NULL,
+    member TEXT NOT NULL,
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_by_dataset ON decisions (dataset_id, leaf_index);
 CREATE INDEX IF NOT EXISTS decisions_by_object ON decisions (object_id, leaf_index);
 CREATE INDEX IF NOT EXISTS decisions_by_requester ON decisions (requester, leaf_index);
 """
+_MEMBER_INDEX = "CREATE INDEX IF NOT EXISTS decisions_by_member ON decisions (member, leaf_index);"
+# Index files written before decisions had a member column; being derived
+# data, they are dropped and rebuilt from the store.
+_OLD_INDEX_RESET = "DROP TABLE IF EXISTS decisions; DROP TABLE IF EXISTS indexed;"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class AuditQuery:
     dataset_id: str | None = None
     object_id: str | None = None
     requester: str | None = None
+    member: str | None = None
     object_prefixes: tuple[str, ...] | None = None
     after_leaf: int = -1
     limit: int = 100
@@ -68,6 +74,10 @@ class AuditIndex:
         self._lock = threading.Lock()
         # The index is rebuilt from the chain store, so it needs no synchronous=FULL.
         self._connection = open_database(self.path, _SCHEMA, "audit index", durable=False)
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(decisions)")}
+        if "member" not in columns:
+            self._connection.executescript(_OLD_INDEX_RESET + _SCHEMA)
+        self._connection.executescript(_MEMBER_INDEX)
 
     def sync(self, store: ChainStore) -> int:
         """Index the decisions stored since the last sync; return the indexed log size."""
@@ -93,10 +103,11 @@ class AuditIndex:
             payload = tx.payload
             rows.append((leaf_index, stored.height, stored.tx_hash.hex(),
                          payload["consent"]["dataset_id"], payload["object_id"],
-                         payload["requester"], json.dumps(payload, sort_keys=True)))
+                         payload["requester"], tx.member, json.dumps(payload, sort_keys=True)))
         self._connection.execute("BEGIN IMMEDIATE")
         self._connection.executemany(
-            "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            "INSERT OR REPLACE INTO decisions (leaf_index, height, tx_hash, dataset_id, "
+            "object_id, requester, member, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
         self._connection.execute(
             "INSERT INTO indexed (id, log_size) VALUES (1, ?) "
@@ -108,7 +119,7 @@ class AuditIndex:
     def query(self, query: AuditQuery) -> AuditPage:
         """Return one page of decisions matching `query`, oldest first."""
         clauses, params = _where(query)
-        sql = ("SELECT leaf_index, height, tx_hash, payload FROM decisions WHERE "
+        sql = ("SELECT leaf_index, height, tx_hash, member, payload FROM decisions WHERE "
                + " AND ".join(clauses) + " ORDER BY leaf_index LIMIT ?")
         with self._lock:
             try:
@@ -129,7 +140,7 @@ def _where(query: AuditQuery) -> tuple[list[str], list[Any]]:
     clauses: list[str] = ["leaf_index > ?"]
     params: list[Any] = [query.after_leaf]
     for column, value in (("dataset_id", query.dataset_id), ("object_id", query.object_id),
-                          ("requester", query.requester)):
+                          ("requester", query.requester), ("member", query.member)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -147,7 +158,7 @@ def _prefix_clause(prefixes: Sequence[str]) -> str:
     return "(" + " OR ".join(tests) + ")"
 
 
-def _decision(row: tuple[int, int, str, str]) -> dict[str, Any]:
-    leaf_index, height, tx_hash, payload = row
+def _decision(row: tuple[int, int, str, str, str]) -> dict[str, Any]:
+    leaf_index, height, tx_hash, member, payload = row
     return {"tx_hash": tx_hash, "leaf_index": leaf_index, "block_height": height,
-            **json.loads(payload)}
+            "member": member, **json.loads(payload)}

@@ -98,7 +98,8 @@ def block(consent: ConsentServices, height: int) -> dict[str, Any]:
 
 
 def audit(consent: ConsentServices, filters: dict[str, Any]) -> dict[str, Any]:
-    """Return one page of access decisions matching dataset, object, participant or requester."""
+    """Return one page of access decisions matching dataset, object, participant, requester
+    or the member institution that recorded them."""
     page_size = int(filters.get("page_size") or 100)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
@@ -113,6 +114,7 @@ def audit(consent: ConsentServices, filters: dict[str, Any]) -> dict[str, Any]:
             dataset_id=filters.get("dataset_id"),
             object_id=None if object_id is None else chain_object_id(object_id),
             requester=filters.get("requester"),
+            member=filters.get("member"),
             object_prefixes=prefixes,
             after_leaf=after,
             limit=page_size,

@@ -199,7 +199,14 @@ export async function verifyReceipt(receipt, trust, expectedTxHash) {
 
 /** Check that a decision listed by the audit index is the one the verified receipt signs. */
 export function checkListedDecision(listed, receipt, verifiedPayload) {
-  const { tx_hash: txHash, leaf_index: leafIndex, block_height: height, ...payload } = listed;
+  const {
+    tx_hash: txHash, leaf_index: leafIndex, block_height: height, member, ...payload
+  } = listed;
+  if (member !== receipt.transaction.body.member) {
+    throw new VerificationError(
+      `the audit index names ${member} as the member that recorded transaction ${txHash}, `
+      + `but its signed body names ${receipt.transaction.body.member}`);
+  }
   if (leafIndex !== receipt.leaf_index || height !== receipt.block_height) {
     throw new VerificationError(
       `the audit index places transaction ${txHash} at leaf ${leafIndex} in block ${height}, `

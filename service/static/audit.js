@@ -101,6 +101,7 @@ function addRow(tbody, listed) {
   row.dataset.txHash = listed.tx_hash;
   cell(row, String(listed.leaf_index));
   cell(row, formatTime(listed.time));
+  cell(row, listed.member ?? "");
   cell(row, `${listed.requester.slice(0, PSEUDONYM_SHOWN)}…`, "pseudonym").title = listed.requester;
   cell(row, listed.endpoint ?? "");
   cell(row, listed.object_id);
@@ -211,7 +212,8 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const data = new FormData(form);
   filters = {};
-  for (const name of ["dataset_id", "object_id", "requester", "participant", "page_size"]) {
+  for (const name of ["dataset_id", "object_id", "member", "requester", "participant",
+    "page_size"]) {
     const value = String(data.get(name) ?? "").trim();
     if (value) filters[name] = value;
   }

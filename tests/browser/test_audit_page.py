@@ -174,11 +174,13 @@ def test_audit_shows_reasons_and_pseudonyms(scripted_report: tuple[Any, dict[str
     _, report = scripted_report
     rows = report["steps"][0]["rows"] + report["steps"][1]["rows"]
     withdrawn_row = rows[-1]["cells"]
-    assert withdrawn_row[6] == "deny"
-    assert "withdrawn" in withdrawn_row[7]
-    assert rows[0]["cells"][3] == "htsget/reads"
-    assert rows[0]["cells"][4] == BAM_ID
-    assert all(len(row["cells"][2]) == 17 for row in rows)
+    assert withdrawn_row[7] == "deny"
+    assert "withdrawn" in withdrawn_row[8]
+    assert len({row["cells"][2] for row in rows}) == 1  # one member recorded them all
+    assert rows[0]["cells"][2] != ""
+    assert rows[0]["cells"][4] == "htsget/reads"
+    assert rows[0]["cells"][5] == BAM_ID
+    assert all(len(row["cells"][3]) == 17 for row in rows)
 
 
 def test_audit_stays_local(scripted_report: tuple[Any, dict[str, Any]]) -> None:
@@ -224,6 +226,28 @@ def test_audit_shows_tampered_receipt_as_failed(audit_node: AuditNode, run_audit
     assert by_hash[target.headers[HEADER]]["status"] == "failed"
     assert "the transaction hashes to" in by_hash[target.headers[HEADER]]["reason"]
     assert by_hash[intact.headers[HEADER]]["status"] == "verified"
+
+
+def test_audit_flags_index_naming_another_member(
+    audit_node: AuditNode, run_audit_browser: Any
+) -> None:
+    token = passport(audit_node, "alice", (audit_node.dataset_url,))
+    target = request_ticket(audit_node, f"reads/{BAM_ID}", token)
+    assert target.status_code == 200
+    tx_hash = target.headers[HEADER]
+    list_decisions = httpx.get(f"{audit_node.url}/consent-chain/decisions", timeout=10)
+    assert list_decisions.status_code == 200  # brings the audit index up to date
+    path = audit_node.settings.state_dir / "chain" / "audit.sqlite"
+    with sqlite3.connect(path) as connection:
+        changed = connection.execute("UPDATE decisions SET member = 'clinic-b' WHERE tx_hash = ?",
+                                     (tx_hash,)).rowcount
+    assert changed == 1
+
+    report = run_audit_browser(f"{audit_node.url}/audit", [{"list": {"dataset_id": DATASET_ID}}])
+
+    by_hash = {entry["txHash"]: entry for entry in report["steps"][0]["decisions"]}
+    assert by_hash[tx_hash]["status"] == "failed"
+    assert "names clinic-b as the member" in by_hash[tx_hash]["reason"]
 
 
 def test_node_refuses_to_restart_on_tampered_chain(audit_node: AuditNode) -> None:

@@ -117,3 +117,14 @@ def test_audit_holds_no_personal_data(chain_node: ChainNode, tmp_path: Path) -> 
 def test_bad_page_token_is_invalid(chain_node: ChainNode) -> None:
     response = get(chain_node, "/decisions", page_token="abc")
     assert response.status_code == 400
+
+
+def test_audit_names_and_filters_member(chain_node: ChainNode, tmp_path: Path) -> None:
+    passport = passport_file(chain_node, tmp_path, (chain_node.dataset_url,))
+    recorded = ticket(chain_node, BAM_ID, passport).headers[HEADER]
+    member = consent_of(chain_node).node.member
+    mine = get(chain_node, "/decisions", member=member).json()["decisions"]
+    others = get(chain_node, "/decisions", member="another-institution").json()["decisions"]
+    assert recorded in [row["tx_hash"] for row in mine]
+    assert {row["member"] for row in mine} == {member}
+    assert others == []
