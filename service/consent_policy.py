@@ -22,7 +22,7 @@ from consent_chain.policy import DatasetConsent, Evidence, Verdict, VisaClaim, e
 from consent_chain.replication import ChainHalted
 from service.access import AccessDecision, AccessPolicy, AccessRequest
 from service.auth.models import AcceptedVisa, Identity, VisaType
-from service.auth.policy import REGISTERED_ACCESS
+from service.auth.policy import REGISTERED_ACCESS, rejection_summary
 from service.config import Settings
 from service.consent_header import note_decision
 from service.consent_services import ConsentServices, ensure_sample_dataset, open_consent_services
@@ -71,6 +71,9 @@ class _Judgement:
     verdict: Verdict
     requester: str
     error: InvalidAuthentication | None = None
+    # Summary of the judged passport's visas that failed verification. Only the 403
+    # message carries it, because the chain records the verdict's reasons alone.
+    rejected_visas: str = ""
 
 
 class ChainAccessPolicy:
@@ -110,7 +113,10 @@ class ChainAccessPolicy:
         if judgement.error is not None:
             raise judgement.error
         verdict = judgement.verdict
-        return AccessDecision(verdict.allowed, verdict.reasons, verdict.expires_at, tx_hash)
+        reasons = verdict.reasons
+        if not verdict.allowed and judgement.rejected_visas:
+            reasons = (*reasons, judgement.rejected_visas)
+        return AccessDecision(verdict.allowed, reasons, verdict.expires_at, tx_hash)
 
     def _dataset_consent(self, request: AccessRequest) -> DatasetConsent | None:
         catalog = self.consent.catalog
@@ -162,8 +168,9 @@ class ChainAccessPolicy:
                 limits = [identity.earliest_exp, verdict.expires_at]
                 expires = min(limit for limit in limits if limit is not None)
                 verdict = Verdict(True, verdict.reasons, verdict.visas, expires)
-            judgements.append(_Judgement(verdict, node.requester(identity.issuer,
-                                                                 identity.subject)))
+            requester = node.requester(identity.issuer, identity.subject)
+            judgements.append(_Judgement(verdict, requester,
+                                         rejected_visas=rejection_summary(identity)))
         return next((item for item in judgements if item.verdict.allowed), judgements[0])
 
     def _identities(self, request: AccessRequest) -> list[Identity]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from service.auth.conditions import conditions_met
 from service.auth.linking import IdentityLinks
-from service.auth.models import AcceptedVisa, RejectedVisa, Visa
+from service.auth.models import DIGEST_PREFIX, AcceptedVisa, RejectedVisa, Visa
 
 IndexedVisa = tuple[int, Visa]
 
@@ -37,7 +37,8 @@ def accept_visas(
             passed.append((index, visa))
         else:
             reason = "conditions are not met by other visas of the same person"
-            rejected.append(RejectedVisa(index, visa.visa_id, visa.iss, reason))
+            jti = None if visa.visa_id.startswith(DIGEST_PREFIX) else visa.visa_id
+            rejected.append(RejectedVisa(index, visa.visa_id, visa.iss, reason, jti=jti))
 
     links = IdentityLinks()
     links.add_visas(visa for _, visa in passed)

@@ -19,6 +19,10 @@ class VisaType(StrEnum):
 
 
 STANDARD_VISA_TYPES = frozenset(item.value for item in VisaType)
+# Maximum length of a rejected visa's `jti` or `iss` that messages repeat. Visa URL claims
+# are at most 255 characters long.
+MAX_ID_LENGTH = 255
+DIGEST_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,24 @@ class AcceptedVisa:
 
 @dataclass(frozen=True)
 class RejectedVisa:
-    """A visa Consentry ignored, with the check that failed."""
+    """A visa Consentry ignored, with the first check that failed.
+
+    `visa_id` is the verified `jti` or the token's `sha256:` digest. `jti` and `iss` may
+    come from a visa whose signature failed, so they are shown only when they pass
+    `printable_id`.
+    """
 
     index: int
     visa_id: str
     iss: str | None
     reason: str
+    jti: str | None = None
+
+    def describe(self) -> str:
+        """Return `visa jti=<jti> from <iss>: <reason>` for messages and logs."""
+        label = f"jti={self.jti}" if self.jti else self.visa_id
+        issuer = f"from {self.iss}" if self.iss else "from an unknown issuer"
+        return f"visa {label} {issuer}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -101,7 +117,20 @@ def token_id(claims: dict[str, Any], token: str) -> str:
 
 def token_digest(token: str) -> str:
     """Return `sha256:<hex>` of a token, an identifier that reveals nothing of its content."""
-    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return DIGEST_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def printable_id(value: Any, max_length: int = MAX_ID_LENGTH) -> str | None:
+    """Return `value` if it is a short string without spaces or control characters, else None.
+
+    Claims of an unverified token are attacker-controlled, so only such values go into
+    error messages and log lines.
+    """
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        return None
+    if not value.isprintable() or any(character.isspace() for character in value):
+        return None
+    return value
 
 
 def subject_hash(sub: str) -> str:

@@ -23,6 +23,7 @@ from service.auth.models import (
     STANDARD_VISA_TYPES,
     Identity,
     RejectedVisa,
+    printable_id,
     subject_hash,
     token_digest,
     token_id,
@@ -164,12 +165,13 @@ class PassportVerifier:
 
 
 def _rejection(index: int, token: str, reason: str) -> RejectedVisa:
-    """Describe a failed visa by its hash, since its `jti` cannot be trusted."""
+    """Describe a failed visa by its hash, plus its unverified `jti` and `iss` when printable."""
     try:
-        iss = read_unverified_claims(token).get("iss")
+        claims = read_unverified_claims(token)
     except TokenError:
-        iss = None
-    return RejectedVisa(index, token_digest(token), iss if isinstance(iss, str) else None, reason)
+        claims = {}
+    return RejectedVisa(index, token_digest(token), printable_id(claims.get("iss")), reason,
+                        jti=printable_id(claims.get("jti")))
 
 
 def log_identity(identity: Identity, kind: str = "passport") -> None:
@@ -185,9 +187,12 @@ def log_identity(identity: Identity, kind: str = "passport") -> None:
         len(identity.ignored_types),
     )
     for visa in identity.rejected:
-        logger.debug(
-            "visa rejected index=%d id=%s iss=%r: %s",
+        logger.info(
+            "%s jti=%s: visa rejected index=%d visa_jti=%s visa_id=%s visa_iss=%s: %s",
+            kind,
+            identity.passport_id,
             visa.index,
+            visa.jti,
             visa.visa_id,
             visa.iss,
             visa.reason,

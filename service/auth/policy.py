@@ -9,6 +9,9 @@ from service.auth.models import AcceptedVisa, Identity, VisaType
 
 # Registered Access (Dyke et al. 2018) is named by the DOI of its defining paper.
 REGISTERED_ACCESS = "https://doi.org/10.1038/s41431-018-0219-y"
+# Maximum number of rejected visas that a 403 message lists one by one. The count in the
+# message covers all of them.
+MAX_LISTED_REJECTIONS = 3
 
 
 def grants_access(identity: Identity, dataset_url: str, now: float | None = None) -> bool:
@@ -28,10 +31,26 @@ def require_access(identity: Identity, dataset_url: str, now: float | None = Non
     if grants_access(identity, dataset_url, now):
         return
     message = f"passport contains no accepted ControlledAccessGrants visa for {dataset_url!r}"
-    if identity.rejected:
-        reasons = "; ".join(visa.reason for visa in identity.rejected[:3])
-        message += f"; {len(identity.rejected)} visa(s) were rejected: {reasons}"
+    summary = rejection_summary(identity)
+    if summary:
+        message += f"; {summary}"
     raise PermissionDenied(message)
+
+
+def rejection_summary(identity: Identity) -> str:
+    """Return `N visa(s) rejected: visa jti=... from ISS: reason; ...`, or "" if none were.
+
+    Each rejected visa is listed with the first check it failed, up to
+    MAX_LISTED_REJECTIONS visas.
+    """
+    rejected = identity.rejected
+    if not rejected:
+        return ""
+    noun = "visa" if len(rejected) == 1 else "visas"
+    listed = "; ".join(visa.describe() for visa in rejected[:MAX_LISTED_REJECTIONS])
+    more = len(rejected) - MAX_LISTED_REJECTIONS
+    suffix = f"; and {more} more" if more > 0 else ""
+    return f"{len(rejected)} {noun} rejected: {listed}{suffix}"
 
 
 def has_registered_access(identity: Identity, now: float | None = None) -> bool:

@@ -199,3 +199,45 @@ def test_expired_passport_names_expiry(minter: Minter, verifier: PassportVerifie
     assert expired_at.endswith("+00:00")
     assert caught.value.message.endswith("; get a new passport and retry")
     assert token not in caught.value.message
+
+
+def test_rejected_visa_names_unverified_jti(minter: Minter, verifier: PassportVerifier) -> None:
+    expired = minter.visa(claims={"iat": minter.now - 7200, "exp": minter.now - 3600,
+                                  "jti": "visa-jti-1"})
+
+    identity = verifier.verify(minter.passport([expired]))
+
+    assert len(identity.rejected) == 1
+    assert identity.rejected[0].jti == "visa-jti-1"
+    assert identity.rejected[0].iss == VISA_ISS
+    assert identity.rejected[0].visa_id.startswith("sha256:")
+
+
+@pytest.mark.parametrize("jti", ["two words", "line\nbreak", "x" * 300, 17])
+def test_unprintable_jti_not_repeated(
+    jti: object, minter: Minter, verifier: PassportVerifier
+) -> None:
+    bad = minter.visa(claims={"jti": jti, "exp": minter.now - 3600, "iat": minter.now - 7200})
+
+    identity = verifier.verify(minter.passport([bad]))
+
+    assert identity.rejected[0].jti is None
+    assert identity.rejected[0].describe().startswith("visa sha256:")
+
+
+def test_rejected_visa_logged_at_info(
+    minter: Minter, verifier: PassportVerifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.auth")
+    expired = minter.visa(claims={"iat": minter.now - 7200, "exp": minter.now - 3600,
+                                  "jti": "visa-jti-2"})
+
+    verifier.verify(minter.passport([expired], claims={"jti": "passport-jti-2"}))
+
+    rejected = [record for record in caplog.records if "visa rejected" in record.getMessage()]
+    assert len(rejected) == 1
+    assert rejected[0].levelno == logging.INFO
+    assert "passport jti=passport-jti-2" in rejected[0].getMessage()
+    assert "visa_jti=visa-jti-2" in rejected[0].getMessage()
+    assert f"visa_iss={VISA_ISS}" in rejected[0].getMessage()
+    assert "token expired" in rejected[0].getMessage()

@@ -8,7 +8,12 @@ import pytest
 
 from service.auth import PermissionDenied, grants_access, require_access
 from service.auth.models import AcceptedVisa, Identity, RejectedVisa
-from service.auth.policy import REGISTERED_ACCESS, has_registered_access
+from service.auth.policy import (
+    MAX_LISTED_REJECTIONS,
+    REGISTERED_ACCESS,
+    has_registered_access,
+    rejection_summary,
+)
 
 DATASET = "https://data.example.org/datasets/EGAD00000000001"
 NOW = 1_000.0
@@ -62,7 +67,41 @@ def test_require_access_names_rejections() -> None:
         require_access(identity(rejected=(rejection,)), DATASET, now=NOW)
 
     assert DATASET in str(caught.value)
-    assert "token has expired" in str(caught.value)
+    assert ("1 visa rejected: visa sha256:ab from https://visas.example.org: token has expired"
+            in str(caught.value))
+
+
+def test_rejection_summary_names_each_visa() -> None:
+    rejections = (
+        RejectedVisa(0, "sha256:ab", "https://visas.example.org", "token has expired", jti="j-1"),
+        RejectedVisa(2, "sha256:cd", None, "malformed JWS"),
+    )
+
+    summary = rejection_summary(identity(rejected=rejections))
+
+    assert summary == ("2 visas rejected: visa jti=j-1 from https://visas.example.org: token "
+                       "has expired; visa sha256:cd from an unknown issuer: malformed JWS")
+
+
+def test_rejection_summary_singular_and_empty() -> None:
+    rejection = RejectedVisa(0, "sha256:ab", "https://visas.example.org", "bad", jti="j-1")
+
+    summary = rejection_summary(identity(rejected=(rejection,)))
+
+    assert summary.startswith("1 visa rejected: visa jti=j-1")
+    assert rejection_summary(identity()) == ""
+
+
+def test_rejection_summary_counts_unlisted() -> None:
+    rejections = tuple(
+        RejectedVisa(index, f"sha256:{index}", None, "bad") for index in range(5)
+    )
+
+    summary = rejection_summary(identity(rejected=rejections))
+
+    assert summary.startswith("5 visas rejected: ")
+    assert summary.count("visa sha256:") == MAX_LISTED_REJECTIONS
+    assert summary.endswith("; and 2 more")
 
 
 def registered(group: int, by: str | None = "so") -> tuple[AcceptedVisa, AcceptedVisa]:
