@@ -17,6 +17,8 @@ from service.http_errors import error_body, status_for
 
 logger = logging.getLogger(__name__)
 
+RETRY_AFTER_SECONDS = 5
+
 
 
 def error_response(request: ConnexionRequest, error: ServiceError) -> ConnexionResponse:
@@ -28,8 +30,14 @@ def error_response(request: ConnexionRequest, error: ServiceError) -> ConnexionR
     level = logging.WARNING if status >= 500 else logging.INFO
     logger.log(level, "request_id=%s %s %s -> %d %s: %s", request_id, request.method, path,
                status, error.name, error.message)
-    # RFC 6750 section 3: a 401 names the scheme the client should use.
-    headers = {"WWW-Authenticate": 'Bearer realm="consentry"'} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        # RFC 6750 section 3: a 401 names the scheme the client should use.
+        headers["WWW-Authenticate"] = 'Bearer realm="consentry"'
+    elif status == 503:
+        # RFC 9110 section 10.2.3. The chain's store calls give up after about
+        # 5 s, so a retry sooner than that mostly meets the same outage.
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return ConnexionResponse(
         status_code=status, content_type="application/json", body=json.dumps(body),
         headers=headers,

@@ -195,6 +195,7 @@ def test_failed_chain_write_fails_closed(chain_node: ChainNode, tmp_path: Path,
     response = ticket(chain_node, BAM_ID, passport)
 
     assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
     assert "urls" not in response.text
     assert HEADER not in response.headers
 
