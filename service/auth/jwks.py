@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES = 256 * 1024
 MIN_RSA_BITS = 2048
+# Maximum number of characters of an unlisted `jku` that an error message repeats, because
+# the header is not verified when the message is built.
+MAX_SHOWN_JKU = 200
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 JwksFetcher = Callable[[str, float], bytes]
@@ -94,7 +97,7 @@ class _PinnedFile:
 class JwksCache:
     """Find the public key for a token: pinned keys first, then allow-listed JWKS URLs.
 
-    A `jku` that is not on the issuer's allow-list is rejected before any fetch. Fetched
+    A `jku` that is not on the issuer's allow-list is never fetched (see `key_for`). Fetched
     sets are kept for `jwks_cache_seconds` and refreshed early when a `kid` is unknown, but
     each issuer is fetched at most once per `jwks_min_refresh_seconds`.
     """
@@ -116,9 +119,17 @@ class JwksCache:
     def key_for(
         self, issuer: TrustedIssuer, kid: str | None, jku: str | None, alg: str
     ) -> PublicKey:
-        """Return the key that verifies a token from `issuer` with header `kid`, `jku`, `alg`."""
+        """Return the key that verifies a token from `issuer` with header `kid`, `jku`, `alg`.
+
+        A `jku` that is not in the issuer's `jku_allowlist` is never fetched. The token is
+        still verified when the issuer has pinned keys (`jwks` or `jwks_file`) and `kid`
+        names one of them. GA4GH AAI 1.2 lets a clearinghouse skip the `jku` fetch when it
+        received the keys of that `iss` out of band, and requires the allow-list check only
+        before a fetch. Only the pinned key decides whether the signature is valid, so the
+        URL in the header cannot make Consentry trust another key.
+        """
         if jku is not None and jku not in issuer.jku_allowlist:
-            raise TokenError(f"jku {jku!r} is not allow-listed for issuer {issuer.iss!r}")
+            return public_key_from_jwk(self._pinned_key_for_unlisted_jku(issuer, kid, jku), alg)
         urls = (jku,) if jku is not None else issuer.jku_allowlist
         if not issuer.fetch_jku:
             urls = ()
@@ -136,6 +147,20 @@ class JwksCache:
         if jwk is None:
             jwk = _select_single(candidates, kid, issuer.iss)
         return public_key_from_jwk(jwk, alg)
+
+    def _pinned_key_for_unlisted_jku(
+        self, issuer: TrustedIssuer, kid: str | None, jku: str
+    ) -> dict[str, Any]:
+        with self._lock:
+            jwk = _select(self._pinned_keys(issuer), kid)
+        if jwk is not None:
+            return jwk
+        quoted_jku = jku if len(jku) <= MAX_SHOWN_JKU else jku[:MAX_SHOWN_JKU] + "..."
+        message = (f"jku {quoted_jku!r} is not in the jku_allowlist of trusted issuer "
+                   f"{issuer.iss!r} in auth.trust")
+        if issuer.jwks is None and issuer.jwks_file is None:
+            raise TokenError(f"{message}; add it there, or pin the issuer's keys with jwks_file")
+        raise TokenError(f"{message}, and no key pinned in its jwks or jwks_file has kid {kid!r}")
 
     def _pinned_keys(self, issuer: TrustedIssuer) -> list[dict[str, Any]]:
         keys = [key for key in (issuer.jwks or {}).get("keys", []) if isinstance(key, dict)]

@@ -13,6 +13,7 @@ from service.auth.passport import PassportVerifier
 from tests.service.auth.conftest import (
     DATASET,
     DROP,
+    SECOND_DAC,
     SECOND_ISS,
     SUBJECT,
     VISA_ISS,
@@ -84,6 +85,17 @@ def _old_visa_access_token(m: Minter) -> str:
     return m.passport([old])
 
 
+def _pinned_kid_foreign_jku(m: Minter) -> str:
+    """A visa naming the pinned issuer's kid and an attacker's jku, signed by the attacker."""
+    header = {"alg": "RS256", "typ": "vnd.ga4gh.visa+jwt", "kid": m.keys.second.kid,
+              "jku": m.server.url("/attacker-jwks")}
+    visa_object = {"type": "ControlledAccessGrants", "asserted": m.now - 600, "value": DATASET,
+                   "source": SECOND_DAC, "by": "dac"}
+    claims = {"iss": SECOND_ISS, "sub": SUBJECT, "iat": m.now - 10, "exp": m.now + 3600,
+              "ga4gh_visa_v1": visa_object}
+    return m.passport([mint(header, claims, ForgeKey.rsa(m.keys.second.kid))])
+
+
 PASSPORT_CASES: dict[str, Case] = {
     "empty token": Case(lambda m: "", InvalidAuthentication, "no passport"),
     "not a JWS": Case(lambda m: "not-a.jwt", InvalidAuthentication, "malformed"),
@@ -116,7 +128,7 @@ PASSPORT_CASES: dict[str, Case] = {
             key=m.keys.attacker,
         ),
         InvalidAuthentication,
-        "not allow-listed",
+        "not in the jku_allowlist",
     ),
     "expired passport": Case(
         lambda m: m.passport(claims={"iat": m.now - 7200, "exp": m.now - 3600}),
@@ -247,7 +259,10 @@ VISA_CASES: dict[str, Case] = {
             ]
         ),
         PermissionDenied,
-        "not allow-listed",
+        "not in the jku_allowlist",
+    ),
+    "pinned kid with foreign jku": Case(
+        _pinned_kid_foreign_jku, PermissionDenied, "signature verification failed"
     ),
     "tampered visa payload": Case(_tampered_visa, PermissionDenied, "signature"),
     "visa wrong typ": Case(
@@ -328,7 +343,9 @@ def test_forged_token_rejected(name: str, minter: Minter, verifier: PassportVeri
         assert len(segment) < 16 or segment not in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["jku spoofing", "visa jku spoofing"])
+@pytest.mark.parametrize(
+    "name", ["jku spoofing", "visa jku spoofing", "pinned kid with foreign jku"]
+)
 def test_spoofed_jku_never_fetched(
     name: str, minter: Minter, verifier: PassportVerifier, jwks_server: JwksServer
 ) -> None:

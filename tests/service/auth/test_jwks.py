@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.auth.jwks import JwksCache, fetch_jwks, public_key_from_jwk
+from service.auth.jwks import MAX_SHOWN_JKU, JwksCache, fetch_jwks, public_key_from_jwk
 from service.auth.jws import TokenError
 from service.auth.trust import PassportTrust, TrustedIssuer
 from tests.service.auth.conftest import JwksServer, Keys
@@ -110,10 +110,58 @@ def test_jku_not_allowlisted_never_fetched(
     fetcher = FakeFetcher({"https://evil.example.org/jwks": jwks(keys.attacker)})
     cache = JwksCache(trust, fetcher, Clock())
 
-    with pytest.raises(TokenError, match="not allow-listed"):
+    with pytest.raises(TokenError, match="not in the jku_allowlist"):
         cache.key_for(issuer, keys.attacker.kid, "https://evil.example.org/jwks", "ES256")
 
     assert fetcher.calls == []
+
+
+def test_unlisted_jku_uses_pinned_kid(keys: Keys) -> None:
+    issuer = TrustedIssuer(iss=ISS, jwks=jwks(keys.visa))
+    fetcher = FakeFetcher({"https://other.example.org/jwks": jwks(keys.attacker)})
+    cache = JwksCache(PassportTrust(visa_issuers=(issuer,)), fetcher, Clock())
+
+    key = cache.key_for(issuer, keys.visa.kid, "https://other.example.org/jwks", "ES256")
+
+    assert key.public_numbers() == keys.visa.private_key.public_key().public_numbers()
+    assert fetcher.calls == []
+
+
+def test_unlisted_jku_with_unpinned_kid_rejected(keys: Keys) -> None:
+    issuer = TrustedIssuer(iss=ISS, jwks=jwks(keys.visa), jku_allowlist=(URL,))
+    jku = "https://evil.example.org/jwks"
+    fetcher = FakeFetcher({jku: jwks(keys.attacker), URL: jwks(keys.attacker)})
+    cache = JwksCache(PassportTrust(visa_issuers=(issuer,)), fetcher, Clock())
+
+    with pytest.raises(TokenError) as caught:
+        cache.key_for(issuer, keys.attacker.kid, jku, "ES256")
+
+    assert f"jku '{jku}' is not in the jku_allowlist of trusted issuer '{ISS}'" in str(
+        caught.value
+    )
+    assert f"no key pinned in its jwks or jwks_file has kid '{keys.attacker.kid}'" in str(
+        caught.value
+    )
+    assert fetcher.calls == []
+
+
+def test_unlisted_jku_without_kid_rejected(keys: Keys) -> None:
+    issuer = TrustedIssuer(iss=ISS, jwks=jwks(keys.visa))
+    cache = JwksCache(PassportTrust(visa_issuers=(issuer,)), FakeFetcher({}), Clock())
+
+    with pytest.raises(TokenError, match="has kid None"):
+        cache.key_for(issuer, None, "https://other.example.org/jwks", "ES256")
+
+
+def test_unlisted_jku_message_is_shortened(keys: Keys, issuer: TrustedIssuer) -> None:
+    jku = "https://evil.example.org/" + "a" * 1000
+    cache = JwksCache(PassportTrust(visa_issuers=(issuer,)), FakeFetcher({}), Clock())
+
+    with pytest.raises(TokenError) as caught:
+        cache.key_for(issuer, keys.visa.kid, jku, "ES256")
+
+    assert jku not in str(caught.value)
+    assert jku[:MAX_SHOWN_JKU] + "..." in str(caught.value)
 
 
 def test_failed_refresh_keeps_stale_keys(
