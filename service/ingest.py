@@ -4,7 +4,9 @@ Each file is stored under `<dataset>/<file name>`, with its index beside it.
 The sha-256 and md5 are computed from the bytes as they are uploaded, and
 the object is registered only after the data file and its index are both
 stored, so a failed upload leaves nothing registered. Running ingest again
-on the same file re-uses the registered object and uploads nothing.
+on the same file re-uses the registered object and uploads nothing. If the
+consent codes differ from the recorded ones, it raises ConsentMismatch
+unless `replace_consent` is set.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import re
 import tempfile
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from adapters.errors import ObjectNotFound
 from adapters.storage.base import Storage
+from service.drs.objects import consent_names
 from service.drs.registry import DrsRecord, DrsRegistry
 from service.ingest_index import MEDIA_TYPES, build_index, detect_format, find_index
 
@@ -37,13 +40,23 @@ class IngestError(Exception):
     """A file cannot be ingested; the message names the file and what to do."""
 
 
+class ConsentMismatch(IngestError):
+    """The file is already registered with other DUO codes than the ones given."""
+
+
 @dataclass(frozen=True)
 class IngestOptions:
-    """The dataset the files belong to, its DUO consent codes, and the DRS id prefix."""
+    """The dataset the files belong to, its DUO consent codes, and the DRS id prefix.
+
+    `replace_consent` allows replacing the codes of an object that is
+    already registered with other codes. Without it, ingest raises
+    ConsentMismatch and changes nothing.
+    """
 
     dataset_id: str
     consent: tuple[str, ...] = ()
     id_prefix: str | None = None
+    replace_consent: bool = False
 
     def prefix(self) -> str:
         """Return the DRS id prefix: the given one, else `<dataset>.`."""
@@ -52,10 +65,11 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The registered object, and whether this run uploaded it."""
+    """The registered object, whether this run uploaded it, and the consent codes it replaced."""
 
     record: DrsRecord
     uploaded: bool
+    replaced_consent: tuple[str, ...] | None = None
 
 
 class HashingReader:
@@ -140,9 +154,26 @@ def ingest_file(
     """Upload one file and its index, then register it; re-use an identical registered file."""
     _check_file(path)
     existing = registry.find(options.dataset_id, path.name)
-    if existing is not None and _same_content(existing, path, storage):
-        logger.info("%s is already registered as %s; nothing uploaded", path, existing.id)
-        return IngestResult(existing, uploaded=False)
+    replaced = None
+    if existing is not None:
+        intact = _same_content(existing, path, storage)
+        existing, replaced = _reconcile_consent(existing, path, options, registry)
+        if intact:
+            logger.info("%s is already registered as %s; nothing uploaded", path, existing.id)
+            return IngestResult(existing, uploaded=False, replaced_consent=replaced)
+    object_id = existing.id if existing else f"{options.prefix()}{uuid.uuid4().hex}"
+    record = _store(path, object_id, options, storage, progress)
+    if existing is None:
+        registry.add(record)
+        return IngestResult(record, uploaded=True)
+    if record.sha256 != existing.sha256:
+        raise IngestError(f"{path} changed while it was uploaded; ingest it again")
+    return IngestResult(existing, uploaded=True, replaced_consent=replaced)
+
+
+def _store(path: Path, object_id: str, options: IngestOptions, storage: Storage,
+           progress: TextIO | None) -> DrsRecord:
+    """Upload `path` and its index, and return the record to register under `object_id`."""
     key = f"{options.dataset_id}/{path.name}"
     fmt = detect_format(path)
     with tempfile.TemporaryDirectory(prefix="consentry-ingest-") as work_dir:
@@ -155,8 +186,8 @@ def ingest_file(
             with index.path.open("rb") as handle:
                 storage.upload(key + index.suffix, handle)
             index_keys = (key + index.suffix,)
-    record = DrsRecord(
-        id=existing.id if existing else f"{options.prefix()}{uuid.uuid4().hex}",
+    return DrsRecord(
+        id=object_id,
         name=path.name,
         dataset_id=options.dataset_id,
         storage_key=key,
@@ -169,11 +200,30 @@ def ingest_file(
         index_keys=index_keys,
         consent=options.consent,
     )
-    if existing is None:
-        registry.add(record)
-    elif record.sha256 != existing.sha256:
-        raise IngestError(f"{path} changed while it was uploaded; ingest it again")
-    return IngestResult(record, uploaded=True)
+
+
+def _reconcile_consent(
+    existing: DrsRecord, path: Path, options: IngestOptions, registry: DrsRegistry
+) -> tuple[DrsRecord, tuple[str, ...] | None]:
+    """Return the record with the requested DUO codes, and the codes replaced, if any.
+
+    Codes are compared as sets, so their order does not matter. Other codes
+    raise ConsentMismatch unless `options.replace_consent` is set, because
+    a typing mistake must not silently change what a custodian recorded.
+    """
+    if set(existing.consent) == set(options.consent):
+        return existing, None
+    recorded = consent_names(existing.consent) or "no consent codes"
+    requested = consent_names(options.consent) or "no consent codes"
+    if not options.replace_consent:
+        raise ConsentMismatch(
+            f"{path} is already registered as {existing.id} with other consent codes: "
+            f"{recorded}, not {requested}. The recorded codes were kept."
+        )
+    registry.replace_consent(existing.id, options.consent)
+    logger.info("replaced the consent of DRS object %s: %s, now %s",
+                existing.id, recorded, requested)
+    return replace(existing, consent=options.consent), existing.consent
 
 
 def _check_file(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from service.config import load_settings
 from service.drs.objects import drs_hostname
 from service.drs.registry import DrsRegistry, RegistryConflict
 from service.federation import FederationError, drs_get
-from service.ingest import IngestError, IngestOptions, ingest_files
+from service.ingest import (
+    ConsentMismatch,
+    IngestError,
+    IngestOptions,
+    IngestResult,
+    ingest_files,
+)
 from service.ingest_index import IndexBuildError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,9 @@ def add_drs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
                         help="comma-separated DUO codes, as ids (DUO:0000042) or names (GRU)")
     ingest.add_argument("--id-prefix",
                         help="prefix of the new DRS ids (default: '<dataset>.')")
+    ingest.add_argument("--replace-consent", action="store_true",
+                        help="replace the DUO codes of files already registered with other "
+                             "codes (without it, ingest stops at such a file)")
     ingest.add_argument("--config", type=Path, help="YAML settings file")
     ingest.set_defaults(handler=run_ingest)
 
@@ -59,18 +69,40 @@ def run_ingest(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     try:
         codes = [code for code in args.consent.split(",") if code.strip()]
-        options = IngestOptions(args.dataset, normalize_codes(codes), args.id_prefix)
+        options = IngestOptions(args.dataset, normalize_codes(codes), args.id_prefix,
+                                args.replace_consent)
         storage, _ = build_storage(settings)
         registry = DrsRegistry.in_state_dir(settings.state_dir)
         results = ingest_files(args.files, options, storage, registry, sys.stderr)
+    except ConsentMismatch as exc:
+        print(f"consentry ingest: {exc} To replace them, run:\n  {_replace_command(args)}",
+              file=sys.stderr)
+        return 1
     except (IngestError, IndexBuildError, InvalidConsentCodes, RegistryConflict,
             StorageUnavailable) as exc:
         print(f"consentry ingest: {exc}", file=sys.stderr)
         return 1
     for result in results:
-        state = "uploaded" if result.uploaded else "already registered"
-        print(f"{result.record.id}\t{result.record.storage_key}\t{state}")
+        print(f"{result.record.id}\t{result.record.storage_key}\t{_ingest_state(result)}")
     return 0
+
+
+def _ingest_state(result: IngestResult) -> str:
+    states = ["uploaded"] if result.uploaded else []
+    if result.replaced_consent is not None:
+        states.append("consent replaced")
+    return ", ".join(states) or "already registered"
+
+
+def _replace_command(args: argparse.Namespace) -> str:
+    """Return the ingest command of `args` with --replace-consent added."""
+    command = ["consentry", "ingest", *map(str, args.files), "--dataset", args.dataset,
+               "--consent", args.consent]
+    if args.id_prefix is not None:
+        command += ["--id-prefix", args.id_prefix]
+    if args.config is not None:
+        command += ["--config", str(args.config)]
+    return shlex.join([*command, "--replace-consent"])
 
 
 def run_drs_get(args: argparse.Namespace) -> int:

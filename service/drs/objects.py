@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from consent_chain.duo import KNOWN_CODES
 from service.drs.registry import DrsRecord
 from service.htsget.resolver import DATA_SUFFIX
 
@@ -35,9 +37,19 @@ def drs_hostname(configured: str | None, base_url: str) -> str:
     return urlsplit(base_url).hostname or "localhost"
 
 
+def consent_names(codes: Sequence[str]) -> str:
+    """Return DUO codes as names with ids, such as `GRU (DUO:0000042), PUB (DUO:0000019)`."""
+    return ", ".join(f"{KNOWN_CODES[code]} ({code})" if code in KNOWN_CODES else code
+                     for code in codes)
+
+
 def drs_object(record: DrsRecord, address: NodeAddress) -> dict[str, Any]:
-    """Return the DrsObject for `record`; checksums list md5 first, then sha-256."""
-    return {
+    """Return the DrsObject for `record`; checksums list md5 first, then sha-256.
+
+    DRS 1.5 has no consent field, so the DUO codes recorded at ingest go
+    into the free-text `description`, as `Data use: GRU (DUO:0000042)`.
+    """
+    body: dict[str, Any] = {
         "id": record.id,
         "self_uri": f"drs://{address.hostname}/{record.id}",
         "size": record.size,
@@ -50,6 +62,9 @@ def drs_object(record: DrsRecord, address: NodeAddress) -> dict[str, Any]:
         ],
         "access_methods": access_methods(record, address),
     }
+    if record.consent:
+        body["description"] = f"Data use: {consent_names(record.consent)}"
+    return body
 
 
 def access_methods(record: DrsRecord, address: NodeAddress) -> list[dict[str, Any]]:

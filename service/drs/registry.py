@@ -115,6 +115,14 @@ class DrsRegistry:
         logger.info("registered DRS object id=%s dataset=%s name=%s size=%d",
                     record.id, record.dataset_id, record.name, record.size)
 
+    def replace_consent(self, object_id: str, consent: tuple[str, ...]) -> None:
+        """Replace the DUO codes recorded for the object `object_id`."""
+        with self._connection() as connection:
+            connection.execute(
+                "UPDATE drs_object SET consent = ? WHERE id = ?",
+                (json.dumps(list(consent)), object_id),
+            )
+
     def get(self, object_id: str) -> DrsRecord | None:
         """Return the record with id `object_id`, or None."""
         return self.get_many([object_id]).get(object_id)

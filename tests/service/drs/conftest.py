@@ -37,6 +37,7 @@ INDEXES = (
     "spec-v4.3.bcf.csi",
 )
 MAX_BULK = 8
+CONSENT = ("DUO:0000042", "DUO:0000019")
 
 
 @dataclass
@@ -78,8 +79,8 @@ def ingest_all(settings: Settings, sources: Path) -> dict[str, DrsRecord]:
     """Ingest every file of INGESTED into the node's storage and registry."""
     storage: Storage = build_storage(settings)[0]
     registry = DrsRegistry.in_state_dir(settings.state_dir)
-    results = ingest_files([sources / name for name in INGESTED], IngestOptions(DATASET),
-                           storage, registry)
+    results = ingest_files([sources / name for name in INGESTED],
+                           IngestOptions(DATASET, CONSENT), storage, registry)
     return {result.record.name: result.record for result in results}
 
 

@@ -55,6 +55,7 @@ def test_get_object_describes_file(drs_node: DrsNode, name: str) -> None:
         {"type": "md5", "checksum": hashlib.md5(data).hexdigest()},
         {"type": "sha-256", "checksum": hashlib.sha256(data).hexdigest()},
     ]
+    assert drs_object["description"] == "Data use: GRU (DUO:0000042), PUB (DUO:0000019)"
 
 
 def test_object_access_methods_follow_backend(drs_node: DrsNode) -> None:

@@ -19,7 +19,7 @@ from adapters.storage.s3 import S3Storage
 from adapters.storage.signing import DataUrlSigner
 from consent_chain.duo import InvalidConsentCodes, normalize_codes
 from service.drs.registry import DrsRegistry
-from service.ingest import IngestError, IngestOptions, ingest_file
+from service.ingest import ConsentMismatch, IngestError, IngestOptions, ingest_file
 from service.ingest_index import IndexBuildError
 from tests.support import REPO_ROOT, require_tool, shared_file
 
@@ -102,6 +102,61 @@ def test_reingest_restores_missing_copy(work_dir: Path, storage: LocalStorage,
     assert again.uploaded is True
     assert again.record.id == first.id
     assert storage.read_all(f"cohort1/{BAM}") == source.read_bytes()
+
+
+def test_reingest_other_consent_is_rejected(work_dir: Path, storage: LocalStorage,
+                                            registry: DrsRegistry) -> None:
+    source = _copy(work_dir, "README.md")
+    first = ingest_file(source, OPTIONS, storage, registry).record
+    other = IngestOptions("cohort1", ("DUO:0000006",))
+
+    with pytest.raises(ConsentMismatch) as raised:
+        ingest_file(source, other, storage, registry)
+
+    assert "GRU (DUO:0000042)" in str(raised.value)
+    assert "HMB (DUO:0000006)" in str(raised.value)
+    assert first.id in str(raised.value)
+    assert registry.get(first.id) == first
+
+
+def test_reingest_replaces_consent_when_asked(work_dir: Path, storage: LocalStorage,
+                                              registry: DrsRegistry) -> None:
+    source = _copy(work_dir, "README.md")
+    first = ingest_file(source, OPTIONS, storage, registry).record
+    other = IngestOptions("cohort1", ("DUO:0000006",), replace_consent=True)
+
+    again = ingest_file(source, other, storage, registry)
+
+    assert again.uploaded is False
+    assert again.replaced_consent == ("DUO:0000042",)
+    assert again.record.consent == ("DUO:0000006",)
+    assert registry.get(first.id) == again.record
+
+
+def test_reingest_same_codes_in_other_order(work_dir: Path, storage: LocalStorage,
+                                            registry: DrsRegistry) -> None:
+    source = _copy(work_dir, "README.md")
+    options = IngestOptions("cohort1", ("DUO:0000042", "DUO:0000019"))
+    first = ingest_file(source, options, storage, registry).record
+    reordered = IngestOptions("cohort1", ("DUO:0000019", "DUO:0000042"))
+
+    again = ingest_file(source, reordered, storage, registry)
+
+    assert again.replaced_consent is None
+    assert again.record == first
+
+
+def test_restored_copy_keeps_consent_check(work_dir: Path, storage: LocalStorage,
+                                           registry: DrsRegistry) -> None:
+    source = _copy(work_dir, "README.md")
+    first = ingest_file(source, OPTIONS, storage, registry).record
+    storage.path_for(first.storage_key).unlink()
+    other = IngestOptions("cohort1", ("DUO:0000006",))
+
+    with pytest.raises(ConsentMismatch):
+        ingest_file(source, other, storage, registry)
+
+    assert registry.get(first.id) == first
 
 
 def test_changed_file_is_rejected(work_dir: Path, storage: LocalStorage,
@@ -266,3 +321,32 @@ def test_cli_rejects_unknown_consent(work_dir: Path) -> None:
     result = _cli("ingest", str(source), "--dataset", "d1", "--consent", "NOPE", cwd=work_dir)
     assert result.returncode == 1
     assert "unknown consent code 'NOPE'" in result.stderr
+
+
+def test_cli_reingest_other_consent(work_dir: Path) -> None:
+    source = _copy(work_dir, "README.md")
+    config = work_dir / "consentry.yaml"
+    config.write_text(yaml.safe_dump({
+        "state_dir": str(work_dir / "state"),
+        "storage": {"backend": "local", "local_root": str(work_dir / "store")},
+    }))
+    first = _cli("ingest", str(source), "--dataset", "d1", "--consent", "GRU,PUB",
+                 "--config", str(config), cwd=work_dir)
+    object_id = first.stdout.split("\t")[0]
+
+    rejected = _cli("ingest", str(source), "--dataset", "d1", "--consent", "HMB",
+                    "--config", str(config), cwd=work_dir)
+    replaced = _cli("ingest", str(source), "--dataset", "d1", "--consent", "HMB",
+                    "--config", str(config), "--replace-consent", cwd=work_dir)
+
+    assert first.returncode == 0, first.stderr
+    assert rejected.returncode == 1
+    assert "GRU (DUO:0000042), PUB (DUO:0000019)" in rejected.stderr
+    assert "HMB (DUO:0000006)" in rejected.stderr
+    assert (f"consentry ingest {source} --dataset d1 --consent HMB --config {config} "
+            "--replace-consent") in rejected.stderr
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.strip().split("\t") == [object_id, "d1/README.md", "consent replaced"]
+    record = DrsRegistry.in_state_dir(work_dir / "state").get(object_id)
+    assert record is not None
+    assert record.consent == ("DUO:0000006",)

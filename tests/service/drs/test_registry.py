@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from service.drs.objects import NodeAddress
+from service.drs.objects import drs_object as render_drs_object
 from service.drs.registry import DrsRecord, DrsRegistry, RegistryConflict
 
 RECORD = DrsRecord(
@@ -64,3 +66,31 @@ def test_database_uses_wal(registry: DrsRegistry) -> None:
 def test_second_handle_sees_records(registry: DrsRegistry) -> None:
     registry.add(RECORD)
     assert DrsRegistry(registry.path).get(RECORD.id) == RECORD
+
+
+def test_replace_consent_updates_record(registry: DrsRegistry) -> None:
+    registry.add(RECORD)
+
+    registry.replace_consent(RECORD.id, ("DUO:0000006", "DUO:0000019"))
+
+    assert registry.get(RECORD.id) == replace(RECORD, consent=("DUO:0000006", "DUO:0000019"))
+
+
+@pytest.mark.parametrize(("consent", "description"), [
+    (("DUO:0000042",), "Data use: GRU (DUO:0000042)"),
+    (("DUO:0000006", "DUO:0000045"), "Data use: HMB (DUO:0000006), NPU (DUO:0000045)"),
+])
+def test_drs_object_describes_consent(consent: tuple[str, ...], description: str) -> None:
+    address = NodeAddress("drs.example.org", "https://drs.example.org")
+
+    drs_object = render_drs_object(replace(RECORD, consent=consent), address)
+
+    assert drs_object["description"] == description
+
+
+def test_drs_object_without_consent_has_no_description() -> None:
+    address = NodeAddress("drs.example.org", "https://drs.example.org")
+
+    drs_object = render_drs_object(replace(RECORD, consent=()), address)
+
+    assert "description" not in drs_object
