@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from consent_chain.catalog import CATALOG_FILE
 from service.auth.broker import BrokerSubject
 from service.auth.jws import TokenError
 from service.auth.keys import STATE_FILE, KeyStoreError
@@ -19,6 +22,7 @@ from service.auth.node import NodeBroker, broker_directory, dataset_map, write_t
 from service.auth.registry import RegistryError
 from service.auth.visas import check_affiliation, check_url
 from service.config import ConfigError, Settings, load_settings
+from service.consent_services import chain_directory
 
 DURATION = re.compile(r"^(\d+)([smhd]?)$")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,14 +72,63 @@ def _subject(args: argparse.Namespace, settings: Settings) -> BrokerSubject:
 
 
 def _warn_unknown_grants(grants: list[str], settings: Settings) -> None:
-    """Warn about grants of no dataset in auth.datasets; they may be registered later."""
-    known = [url for _, url in dataset_map(settings).prefixes]
-    listed = ", ".join(known) if known else "none"
+    """Warn about each grant of no known dataset, since it may be registered later."""
+    known = KnownDatasets.of(settings)
     for url in grants:
         if url not in known:
-            print(f"consentry: warning: --grant {url} matches no dataset URL in auth.datasets "
-                  f"(known: {listed}), so it grants nothing unless that dataset is added "
-                  "there or registered on the consent chain", file=sys.stderr)
+            print(f"consentry: warning: --grant {url} matches no dataset URL {known.listing()}, "
+                  "so it grants nothing until that dataset is added to auth.datasets or "
+                  "registered with `consentry consent register --url`", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class KnownDatasets:
+    """Dataset URLs that a grant visa can name on this node, by where they are mapped."""
+
+    configured: tuple[str, ...]
+    catalog: tuple[str, ...]
+    catalog_note: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> KnownDatasets:
+        """Collect the URLs of `auth.datasets` and of the consent chain's catalog."""
+        configured = tuple(url for _, url in dataset_map(settings).prefixes)
+        catalog, note = read_catalog_urls(settings)
+        return cls(configured, catalog, note)
+
+    def __contains__(self, url: object) -> bool:
+        return url in self.configured or url in self.catalog
+
+    def listing(self) -> str:
+        """Return `in auth.datasets (known: ...) or in the consent chain catalog (...)`."""
+        configured = ", ".join(self.configured) or "none"
+        catalog = self.catalog_note or "known: " + (", ".join(self.catalog) or "none")
+        return f"in auth.datasets (known: {configured}) or in the consent chain catalog ({catalog})"
+
+
+def read_catalog_urls(settings: Settings) -> tuple[tuple[str, ...], str | None]:
+    """Read the dataset URLs of the consent chain's catalog, opened read-only.
+
+    Return the URLs and None, or no URLs and the reason the catalog was not read. A
+    missing catalog is not created, so running the CLI in the wrong folder leaves no
+    chain state behind.
+    """
+    if not settings.chain.enabled:
+        return (), "not read: chain.enabled is false"
+    path = (chain_directory(settings) / CATALOG_FILE).resolve()
+    if not path.is_file():
+        return (), f"not read: no catalog at {path}"
+    try:
+        # mode=ro opens the file read-only and fails instead of creating it. The query
+        # reads the `datasets` table that consent_chain.catalog.ConsentCatalog writes.
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            rows = connection.execute("SELECT url FROM datasets ORDER BY url").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        return (), f"not read: reading {path} failed: {error}"
+    return tuple(str(row[0]) for row in rows), None
 
 
 def _emit(token: str, output: Path | None, kind: str, expires_in: int) -> None:
@@ -91,9 +144,9 @@ def issue_passport(args: argparse.Namespace) -> int:
     """Print or write a passport signed by the embedded broker."""
     settings, broker = _open_broker(args)
     if not args.grant:
-        known = ", ".join(url for _, url in dataset_map(settings).prefixes) or "none"
         print("consentry: warning: no --grant given, so the passport grants no dataset; "
-              f"pass --grant DATASET_URL (known in auth.datasets: {known})", file=sys.stderr)
+              f"pass --grant DATASET_URL, a URL {KnownDatasets.of(settings).listing()}",
+              file=sys.stderr)
     token = broker.issue_passport(_subject(args, settings), args.expires)
     _emit(token, args.output, "passport", args.expires)
     return 0

@@ -14,12 +14,13 @@ import jwt
 import pytest
 
 from service.auth.broker import BrokerSubject
+from service.auth.keys import BrokerKeyStore
 from service.auth.node import NodeBroker
 from service.broker_cli import parse_duration
 from tests.service.auth.conftest import DATASET
 from tests.service.auth.nodes import node_config_file
 from tests.service.conftest import Node
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, free_port
 
 BAM_ID = "htsnexus_test_NA12878"
 
@@ -103,6 +104,56 @@ def test_known_grant_gives_no_warning(passport_node: Node, tmp_path: Path) -> No
 
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_catalog_grant_gives_no_warning(passport_node: Node, tmp_path: Path) -> None:
+    sample = f"{passport_node.url}/datasets/sample"
+
+    result = _issue(passport_node, tmp_path, "--grant", sample)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_unknown_grant_warning_lists_sources(passport_node: Node, tmp_path: Path) -> None:
+    unknown = f"{passport_node.url}/datasets/nosuch"
+
+    result = _issue(passport_node, tmp_path, "--grant", unknown)
+
+    assert f"in auth.datasets (known: {DATASET}" in result.stderr
+    assert (f"or in the consent chain catalog (known: {passport_node.url}/datasets/sample"
+            in result.stderr)
+    assert "registered with `consentry consent register --url`" in result.stderr
+
+
+def test_missing_chain_is_not_created(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    BrokerKeyStore(state_dir / "broker")
+    config = tmp_path / "consentry.yaml"
+    config.write_text(f"port: {free_port()}\nstate_dir: {state_dir}\n")
+    grant = "https://datasets.example/cohort"
+
+    result = _cli("passport", "issue", "--sub", "dave", "--config", str(config),
+                  "--grant", grant, cwd=tmp_path)
+
+    catalog = (state_dir / "chain" / "catalog.sqlite").resolve()
+    assert result.returncode == 0, result.stderr
+    assert f"warning: --grant {grant} matches no dataset URL" in result.stderr
+    assert f"consent chain catalog (not read: no catalog at {catalog})" in result.stderr
+    assert not (state_dir / "chain").exists()
+
+
+def test_disabled_chain_named_in_warning(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    BrokerKeyStore(state_dir / "broker")
+    config = tmp_path / "consentry.yaml"
+    config.write_text(f"port: {free_port()}\nstate_dir: {state_dir}\nchain:\n  enabled: false\n")
+
+    result = _cli("passport", "issue", "--sub", "dave", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: no --grant given" in result.stderr
+    assert "consent chain catalog (not read: chain.enabled is false)" in result.stderr
 
 
 def test_issue_rejects_bad_affiliation(passport_node: Node, tmp_path: Path) -> None:
