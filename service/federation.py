@@ -37,7 +37,15 @@ _HASHES = (("sha-256", "sha256"), ("sha256", "sha256"), ("md5", "md5"))
 
 
 class FederationError(Exception):
-    """A DRS URI is malformed, or resolving or downloading the object failed."""
+    """A DRS URI is malformed, or resolving or downloading the object failed.
+
+    `status` is the HTTP status of the failed request, or None when no
+    server returned one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
         if exc.code == 401 and not body.get("passports"):
             hint = "; pass a passport with --passport FILE"
         message = f"POST {url} failed with status {exc.code}: {_message(exc)}{hint}"
-        raise FederationError(message) from exc
+        raise FederationError(message, exc.code) from exc
     except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
         raise FederationError(f"POST {url} failed: {exc}; check drs.peers and the network") from exc
 

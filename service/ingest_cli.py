@@ -14,7 +14,7 @@ from consent_chain.duo import InvalidConsentCodes, normalize_codes
 from service.config import load_settings
 from service.drs.objects import drs_hostname
 from service.drs.registry import DrsRegistry, RegistryConflict
-from service.federation import FederationError, drs_get
+from service.federation import FederationError, drs_get, parse_drs_uri
 from service.ingest import (
     ConsentMismatch,
     IngestError,
@@ -112,16 +112,31 @@ def run_drs_get(args: argparse.Namespace) -> int:
     # The node's own drs:// hostname resolves to its own base URL, which
     # carries the port that hostname-based URIs leave out.
     own_host = drs_hostname(settings.drs.hostname, settings.base_url)
-    peers = {own_host: f"{settings.base_url}/ga4gh/drs/v1", **settings.drs.peers}
+    own_url = f"{settings.base_url}/ga4gh/drs/v1"
+    peers = {own_host: own_url, **settings.drs.peers}
     drs_settings = settings.drs.model_copy(update={"peers": peers})
     try:
         passports = read_passports(args.passport) if args.passport else ()
         written = drs_get(args.uri, drs_settings, args.output, passports, sys.stderr)
     except FederationError as exc:
-        print(f"consentry drs get: {exc}", file=sys.stderr)
+        hint = ""
+        if exc.status == 404 and own_host not in settings.drs.peers:
+            hint = _own_host_hint(args.uri, own_host, own_url)
+        print(f"consentry drs get: {exc}{hint}", file=sys.stderr)
         return 1
     print(written)
     return 0
+
+
+def _own_host_hint(uri: str, own_host: str, own_url: str) -> str:
+    """Return why this node answered a URI whose host is its own DRS host name, else ""."""
+    if parse_drs_uri(uri).hostname != own_host:
+        return ""
+    return (
+        f". The URI's host {own_host} was taken as this node ({own_url}), because it is this "
+        "node's drs.hostname or the host of its URL. If the object is on another node, map "
+        f"{own_host} to that node's DRS URL in drs.peers"
+    )
 
 
 def read_passports(path: Path) -> tuple[str, ...]:

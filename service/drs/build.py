@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 from adapters.storage.base import Storage
 from service.access import AccessPolicy
 from service.auth.node import BROKER_PATH
@@ -9,6 +12,8 @@ from service.config import Settings
 from service.drs.core import DrsLimits, DrsService
 from service.drs.objects import NodeAddress, drs_hostname
 from service.drs.registry import DrsRegistry
+
+logger = logging.getLogger(__name__)
 
 
 def build_drs_service(settings: Settings, storage: Storage, policy: AccessPolicy) -> DrsService:
@@ -24,6 +29,13 @@ def build_drs_service(settings: Settings, storage: Storage, policy: AccessPolicy
 def node_address(settings: Settings) -> NodeAddress:
     """Return how this node's DRS objects are addressed."""
     hostname = drs_hostname(settings.drs.hostname, settings.base_url)
+    if settings.drs.hostname is None and is_loopback(hostname):
+        logger.warning(
+            "drs.hostname is not set, so self_uri values take the loopback host of %s, as in "
+            "drs://%s/<id>. Other nodes cannot resolve such URIs, and all nodes on this "
+            "machine share them. Set drs.hostname to the host name other nodes reach this "
+            "node by.", settings.base_url, hostname,
+        )
     storage = settings.storage
     if storage.backend != "s3":
         return NodeAddress(hostname, settings.base_url)
@@ -31,6 +43,16 @@ def node_address(settings: Settings) -> NodeAddress:
         hostname, settings.base_url, storage.s3_bucket, storage.s3_prefix.strip("/"),
         storage.s3_region,
     )
+
+
+def is_loopback(hostname: str) -> bool:
+    """Return whether `hostname` is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def passport_issuers(settings: Settings) -> tuple[str, ...]:

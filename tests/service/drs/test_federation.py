@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -164,3 +165,39 @@ def test_cli_resolves_own_self_uri_with_port(drs_local_node: DrsNode, tmp_path: 
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "own.bam").read_bytes() == shared_file(BAM_NAME).read_bytes()
+
+
+def _own_node_get(
+    node: DrsNode, uri: str, tmp_path: Path, **drs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run `drs get` with the state and port of `node` and the DRS settings `drs`."""
+    config = tmp_path / "node.yaml"
+    config.write_text(yaml.safe_dump({
+        "state_dir": str(node.settings.state_dir),
+        "port": node.settings.port,
+        "drs": drs,
+    }))
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "drs", "get", uri,
+         "-o", str(tmp_path / "out"), "--config", str(config)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_cli_own_host_404_names_peers(drs_local_node: DrsNode, tmp_path: Path) -> None:
+    result = _own_node_get(drs_local_node, "drs://127.0.0.1/cohort1.missing", tmp_path)
+
+    assert result.returncode == 1
+    assert "status 404" in result.stderr
+    assert "127.0.0.1 was taken as this node" in result.stderr
+    assert "drs.peers" in result.stderr
+
+
+def test_cli_peer_404_has_no_own_host_hint(drs_local_node: DrsNode, tmp_path: Path) -> None:
+    result = _own_node_get(drs_local_node, "drs://127.0.0.1/cohort1.missing", tmp_path,
+                           peers={"127.0.0.1": drs_local_node.drs})
+
+    assert result.returncode == 1
+    assert "status 404" in result.stderr
+    assert "taken as this node" not in result.stderr
