@@ -21,6 +21,7 @@ from consent_chain.errors import ChainError
 from consent_chain.policy import DatasetConsent, Evidence, Verdict, VisaClaim, evaluate
 from consent_chain.replication import ChainHalted
 from service.access import AccessDecision, AccessPolicy, AccessRequest
+from service.auth.clearinghouse import missing_credentials_message
 from service.auth.models import AcceptedVisa, Identity, VisaType
 from service.auth.policy import REGISTERED_ACCESS, rejection_summary
 from service.config import Settings
@@ -177,9 +178,7 @@ class ChainAccessPolicy:
         """Verify every credential; raise the first failure when none verifies."""
         assert self.verifier is not None
         if not request.credentials:
-            raise InvalidAuthentication(
-                "a GA4GH passport is required: send the header 'Authorization: Bearer <passport>'"
-            )
+            raise InvalidAuthentication(missing_credentials_message(request.endpoint))
         identities, errors = [], []
         for token in request.credentials:
             try:
