@@ -20,6 +20,7 @@ append wins the race.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -47,6 +48,9 @@ KEY_FILE = "institution.key"
 GENESIS_FILE = "genesis.json"
 PSEUDONYM_FILE = "pseudonym.key"
 STORE_FILE = "chain.sqlite"
+# Present in the directory of a node whose blocks live in etcd. Its
+# chain.sqlite is then only a mirror, so no SQLite ledger may write to it.
+ETCD_MARKER_FILE = "etcd-node.json"
 SUBMIT_ATTEMPTS = 3
 
 
@@ -203,6 +207,7 @@ class ChainNode:
 
             return EtcdChainNode.open_etcd(settings)
         directory = settings.directory
+        _reject_etcd_mirror(directory)
         directory.mkdir(parents=True, exist_ok=True)
         signer = Signer.from_seed(load_or_create_secret(directory / KEY_FILE))
         genesis = load_or_create_genesis(settings, signer)
@@ -305,3 +310,26 @@ class ChainNode:
         logger.info("chain store extended by another process; catching up to height %d",
                     head.height)
         self._ledger.catch_up()
+
+
+def _reject_etcd_mirror(directory: Path) -> None:
+    """Raise ChainError if `directory` belongs to an etcd node.
+
+    A SQLite ledger there would append to the etcd node's local mirror: the
+    block would never reach etcd, the other institutions would not see it,
+    and the node's follower would stop at the fork.
+    """
+    marker = directory / ETCD_MARKER_FILE
+    if not marker.is_file():
+        return
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    prefix = recorded.get("etcd_prefix", "?") if isinstance(recorded, dict) else "?"
+    raise ChainError(
+        f"the chain directory {directory} belongs to a node whose blocks live in etcd "
+        f"(prefix {prefix!r}), but these settings have chain.store sqlite; pass the node's "
+        "own settings (chain.store etcd and its endpoints) with --config FILE or "
+        "CONSENTRY_CHAIN__* variables"
+    )

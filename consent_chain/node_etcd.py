@@ -15,8 +15,10 @@ verified mirror and restarts the node.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from adapters.chain.etcd import EtcdChainStore
@@ -27,6 +29,7 @@ from consent_chain.errors import BlockNotFound, InvalidTransaction, StoreConflic
 from consent_chain.genesis import Genesis
 from consent_chain.ledger import Inclusion, Ledger
 from consent_chain.node import (
+    ETCD_MARKER_FILE,
     KEY_FILE,
     PSEUDONYM_FILE,
     STORE_FILE,
@@ -102,6 +105,7 @@ class EtcdChainNode(ChainNode):
         secret = load_or_create_secret(directory / PSEUDONYM_FILE)
         etcd = open_etcd_store(settings, genesis.chain_id)
         try:
+            _mark_etcd_node(directory, settings)
             mirror = SharedMirrorStore(directory / STORE_FILE, genesis.chain_id)
         except BaseException:
             etcd.close()
@@ -218,3 +222,11 @@ class EtcdChainNode(ChainNode):
     def _alarm(self, evidence: HaltEvidence) -> None:
         logger.error("consent chain node %r fails closed from now on: %s", self.member,
                      evidence)
+
+
+def _mark_etcd_node(directory: Path, settings: NodeSettings) -> None:
+    """Record that `directory` is an etcd node's, so SQLite ledgers refuse to open it."""
+    marker = directory / ETCD_MARKER_FILE
+    content = json.dumps({"store": "etcd", "etcd_prefix": settings.etcd_prefix}) + "\n"
+    if not marker.is_file() or marker.read_text(encoding="utf-8") != content:
+        marker.write_text(content, encoding="utf-8")

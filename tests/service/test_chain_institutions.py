@@ -312,3 +312,23 @@ def test_forged_block_halts_both_nodes(consortium: Consortium, tmp_path: Path,
         assert HEADER not in response.headers, member
     assert any("halted" in record.getMessage() for record in caplog.records
                if record.levelno == logging.ERROR)
+
+
+def test_command_without_etcd_settings_leaves_chain_alone(consortium: Consortium,
+                                                          tmp_path: Path) -> None:
+    a = consortium.a
+    config = json.loads(a.config.read_text())
+    for key in ("store", "etcd_endpoints", "etcd_prefix"):
+        del config["chain"][key]
+    sqlite_config = tmp_path / "without-etcd.yaml"
+    sqlite_config.write_text(json.dumps(config))
+    before = heads(a)
+
+    withdrawn = consentry("consent", "withdraw", "--config", str(sqlite_config),
+                          "--dataset", DATASET_ID)
+
+    assert withdrawn.returncode == 1
+    assert "belongs to a node whose blocks live in etcd" in withdrawn.stderr
+    assert "chain.store sqlite" in withdrawn.stderr
+    assert heads(a) == before
+    assert ticket(a, passport_for(a, tmp_path)).status_code == 200
