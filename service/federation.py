@@ -6,7 +6,8 @@ the host, else to `https://host/ga4gh/drs/v1`. Compact URIs
 The object request is a POST that carries the caller's passport. The bytes
 are downloaded into `<output>.part`, which a later run resumes from its
 size with an HTTP Range request. The file is renamed to `<output>` only
-after the checksum matches.
+after the checksum matches. An existing `<output>` with other bytes is
+replaced only on request.
 """
 
 from __future__ import annotations
@@ -107,14 +108,22 @@ def object_url(parsed: DrsUri, settings: DrsSettings) -> str:
 
 def drs_get(
     uri: str, settings: DrsSettings, output: Path | None, passports: tuple[str, ...] = (),
-    progress: TextIO | None = None,
+    progress: TextIO | None = None, *, force: bool = False,
 ) -> Path:
-    """Fetch the object named by `uri` into `output` (default: its name) and verify it."""
+    """Fetch the object named by `uri` into `output` (default: its name) and verify it.
+
+    An existing `output` with the object's checksum is kept as it is. One
+    with other bytes raises FederationError, unless `force` allows
+    replacing it.
+    """
     url = object_url(parse_drs_uri(uri), settings)
     body = {"passports": list(passports)} if passports else {}
     drs_object = _post_json(url, body)
     target = output or Path(_safe_name(drs_object))
     expected = _expected_checksum(drs_object)
+    if _contains_object(target, expected, uri, force):
+        logger.info("%s already contains %s; nothing downloaded", target, uri)
+        return target
     access = _access_url(url, drs_object, body)
     partial = target.with_name(target.name + ".part")
     _download(access, partial, int(drs_object.get("size", -1)), progress)
@@ -209,18 +218,40 @@ def _expected_checksum(drs_object: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _contains_object(target: Path, expected: tuple[str, str], uri: str, force: bool) -> bool:
+    """Return whether `target` already has the object's bytes; raise if it must be kept."""
+    if not target.exists():
+        return False
+    if not target.is_file():
+        raise FederationError(f"{target} exists and is not a file; choose another path with -o")
+    algorithm, digest = expected
+    if _digest(target, algorithm) == digest:
+        return True
+    if force:
+        return False
+    raise FederationError(
+        f"{target} already exists and its {algorithm} differs from that of {uri}; pass "
+        "--force to replace it, or choose another path with -o"
+    )
+
+
 def _verify(path: Path, expected: tuple[str, str], uri: str) -> None:
     algorithm, digest = expected
+    found = _digest(path, algorithm)
+    if found != digest:
+        path.unlink()
+        raise FederationError(
+            f"the {algorithm} of {uri} is {found}, not {digest}; the download "
+            "was deleted, so run the command again"
+        )
+
+
+def _digest(path: Path, algorithm: str) -> str:
     hasher = hashlib.new(algorithm)
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             hasher.update(chunk)
-    if hasher.hexdigest() != digest:
-        path.unlink()
-        raise FederationError(
-            f"the {algorithm} of {uri} is {hasher.hexdigest()}, not {digest}; the download "
-            "was deleted, so run the command again"
-        )
+    return hasher.hexdigest()
 
 
 def _safe_name(drs_object: dict[str, Any]) -> str:

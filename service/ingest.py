@@ -96,7 +96,13 @@ class HashingReader:
 
 
 class Progress:
-    """Print upload progress for one file to `stream`, at most once per whole percent."""
+    """Upload progress of one file, printed to `stream`.
+
+    On a terminal, one line is rewritten with a carriage return at most
+    once per whole percent. Elsewhere, such as in a log file, one line is
+    printed when the upload completes. `close` ends a rewritten line that a
+    failed upload left open, so the next message starts on a line of its own.
+    """
 
     def __init__(self, stream: TextIO | None, label: str, total: int) -> None:
         self.stream = stream
@@ -104,16 +110,30 @@ class Progress:
         self.total = total
         self.sent = 0
         self.shown = -1
+        self.on_terminal = stream is not None and stream.isatty()
+        self.line_open = False
 
     def __call__(self, sent: int) -> None:
         self.sent += sent
         percent = 100 if self.total == 0 else min(100, self.sent * 100 // self.total)
-        if self.stream is not None and percent != self.shown:
-            self.shown = percent
-            self.stream.write(f"\r{self.label}: {percent:3d}% of {self.total} bytes")
-            if percent == 100:
-                self.stream.write("\n")
+        if self.stream is None or percent == self.shown:
+            return
+        self.shown = percent
+        line = f"{self.label}: {percent:3d}% of {self.total} bytes"
+        if self.on_terminal:
+            self.stream.write("\r" + line)
+            self.line_open = True
+        if percent == 100:
+            self.stream.write("\n" if self.on_terminal else line + "\n")
+            self.line_open = False
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the progress line if the upload stopped before 100%."""
+        if self.stream is not None and self.line_open:
+            self.stream.write("\n")
             self.stream.flush()
+            self.line_open = False
 
 
 def check_options(options: IngestOptions) -> None:
@@ -263,9 +283,13 @@ def _same_content(existing: DrsRecord, path: Path, storage: Storage) -> bool:
 
 def _upload(storage: Storage, key: str, path: Path, stream: TextIO | None) -> HashingReader:
     size = path.stat().st_size
-    with path.open("rb") as handle:
-        reader = HashingReader(handle)
-        storage.upload(key, reader, Progress(stream, path.name, size))
+    progress = Progress(stream, path.name, size)
+    try:
+        with path.open("rb") as handle:
+            reader = HashingReader(handle)
+            storage.upload(key, reader, progress)
+    finally:
+        progress.close()
     if reader.size != size:
         raise IngestError(f"{path} changed size while it was uploaded; ingest it again")
     return reader

@@ -54,6 +54,8 @@ def add_drs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     get.add_argument("uri", help="drs://<hostname>/<id> or drs://<prefix>:<accession>")
     get.add_argument("-o", "--output", type=Path,
                      help="file to write (default: the object's name in this directory)")
+    get.add_argument("--force", action="store_true",
+                     help="replace the output file if it exists with other bytes")
     get.add_argument("--passport", type=Path,
                      help="file with a passport JWT, or a JSON list of them, to send")
     get.add_argument("--config", type=Path,
@@ -117,7 +119,8 @@ def run_drs_get(args: argparse.Namespace) -> int:
     drs_settings = settings.drs.model_copy(update={"peers": peers})
     try:
         passports = read_passports(args.passport) if args.passport else ()
-        written = drs_get(args.uri, drs_settings, args.output, passports, sys.stderr)
+        written = drs_get(args.uri, drs_settings, args.output, passports, sys.stderr,
+                          force=args.force)
     except FederationError as exc:
         hint = ""
         if exc.status == 404 and own_host not in settings.drs.peers:
@@ -129,7 +132,7 @@ def run_drs_get(args: argparse.Namespace) -> int:
 
 
 def _own_host_hint(uri: str, own_host: str, own_url: str) -> str:
-    """Return why this node answered a URI whose host is its own DRS host name, else ""."""
+    """Return the hint for a 404 from this node on a URI with its own host name, else ""."""
     if parse_drs_uri(uri).hostname != own_host:
         return ""
     return (

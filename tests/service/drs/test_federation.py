@@ -111,6 +111,51 @@ def test_get_rejects_corrupt_partial(node_b: DrsNode, peers: DrsSettings,
     assert not (tmp_path / "copy.bam").exists()
 
 
+def test_get_rejects_other_existing_output(node_b: DrsNode, peers: DrsSettings,
+                                           tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    (tmp_path / "copy.bam").write_bytes(b"someone else's file\n")
+
+    with pytest.raises(FederationError, match="already exists") as raised:
+        drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam")
+
+    assert "--force" in str(raised.value)
+    assert (tmp_path / "copy.bam").read_bytes() == b"someone else's file\n"
+    assert not (tmp_path / "copy.bam.part").exists()
+
+
+def test_get_force_replaces_output(node_b: DrsNode, peers: DrsSettings, tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    (tmp_path / "copy.bam").write_bytes(b"someone else's file\n")
+
+    written = drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam", force=True)
+
+    assert written.read_bytes() == shared_file(BAM_NAME).read_bytes()
+
+
+def test_get_keeps_output_with_same_object(node_b: DrsNode, peers: DrsSettings,
+                                           tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    target = tmp_path / "copy.bam"
+    target.write_bytes(shared_file(BAM_NAME).read_bytes())
+    modified = target.stat().st_mtime_ns
+
+    written = drs_get(f"drs://{B_HOST}/{record.id}", peers, target)
+
+    assert written == target
+    assert target.stat().st_mtime_ns == modified
+    assert not (tmp_path / "copy.bam.part").exists()
+
+
+def test_get_rejects_directory_output(node_b: DrsNode, peers: DrsSettings,
+                                      tmp_path: Path) -> None:
+    record = node_b.records[BAM_NAME]
+    (tmp_path / "copy.bam").mkdir()
+
+    with pytest.raises(FederationError, match="is not a file"):
+        drs_get(f"drs://{B_HOST}/{record.id}", peers, tmp_path / "copy.bam", force=True)
+
+
 def test_get_unknown_object_reports_status(peers: DrsSettings, tmp_path: Path) -> None:
     with pytest.raises(FederationError, match="status 404: no DRS object with id 'missing'"):
         drs_get(f"drs://{B_HOST}/missing", peers, tmp_path / "out")
@@ -168,9 +213,9 @@ def test_cli_resolves_own_self_uri_with_port(drs_local_node: DrsNode, tmp_path: 
 
 
 def _own_node_get(
-    node: DrsNode, uri: str, tmp_path: Path, **drs: Any
+    node: DrsNode, uri: str, tmp_path: Path, *options: str, **drs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run `drs get` with the state and port of `node` and the DRS settings `drs`."""
+    """Run `drs get` with the state and port of `node`, the DRS settings `drs` and `options`."""
     config = tmp_path / "node.yaml"
     config.write_text(yaml.safe_dump({
         "state_dir": str(node.settings.state_dir),
@@ -179,7 +224,7 @@ def _own_node_get(
     }))
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "drs", "get", uri,
-         "-o", str(tmp_path / "out"), "--config", str(config)],
+         "-o", str(tmp_path / "out"), "--config", str(config), *options],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
         env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
     )
@@ -201,3 +246,16 @@ def test_cli_peer_404_has_no_own_host_hint(drs_local_node: DrsNode, tmp_path: Pa
     assert result.returncode == 1
     assert "status 404" in result.stderr
     assert "taken as this node" not in result.stderr
+
+
+def test_cli_force_replaces_output(drs_local_node: DrsNode, tmp_path: Path) -> None:
+    uri = f"drs://127.0.0.1/{drs_local_node.records[BAM_NAME].id}"
+    (tmp_path / "out").write_text("an older download of something else\n")
+
+    rejected = _own_node_get(drs_local_node, uri, tmp_path)
+    forced = _own_node_get(drs_local_node, uri, tmp_path, "--force")
+
+    assert rejected.returncode == 1
+    assert "--force" in rejected.stderr
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "out").read_bytes() == shared_file(BAM_NAME).read_bytes()

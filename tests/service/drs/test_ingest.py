@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -225,8 +227,10 @@ class FailingSource:
 class BreakingStorage(LocalStorage):
     """Local storage whose uploads break off after 100 kB."""
 
-    def upload(self, key: str, source: ByteSource, progress: object = None) -> None:
-        super().upload(key, FailingSource(source, 100_000))
+    def upload(
+        self, key: str, source: ByteSource, progress: Callable[[int], None] | None = None
+    ) -> None:
+        super().upload(key, FailingSource(source, 100_000), progress)
 
 
 def test_failed_upload_registers_nothing(work_dir: Path, registry: DrsRegistry) -> None:
@@ -239,6 +243,47 @@ def test_failed_upload_registers_nothing(work_dir: Path, registry: DrsRegistry) 
 
 
 @pytest.mark.s3
+class Terminal(io.StringIO):
+    """A text stream that reports itself as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_off_terminal_prints_one_line(work_dir: Path, storage: LocalStorage,
+                                               registry: DrsRegistry) -> None:
+    source = _copy(work_dir, BAM, f"{BAM}.bai")
+    stream = io.StringIO()
+
+    ingest_file(source, OPTIONS, storage, registry, stream)
+
+    size = source.stat().st_size
+    assert stream.getvalue() == f"{BAM}: 100% of {size} bytes\n"
+
+
+def test_progress_on_terminal_ends_line(work_dir: Path, storage: LocalStorage,
+                                        registry: DrsRegistry) -> None:
+    source = _copy(work_dir, BAM, f"{BAM}.bai")
+    stream = Terminal()
+
+    ingest_file(source, OPTIONS, storage, registry, stream)
+
+    assert stream.getvalue().startswith(f"\r{BAM}:")
+    assert stream.getvalue().endswith("% of " + f"{source.stat().st_size} bytes\n")
+
+
+def test_failed_upload_ends_progress_line(work_dir: Path, registry: DrsRegistry) -> None:
+    storage = BreakingStorage(work_dir / "store", DataUrlSigner("http://127.0.0.1:1", b"k" * 32))
+    source = _copy(work_dir, BAM, f"{BAM}.bai")
+    stream = Terminal()
+
+    with pytest.raises(StorageUnavailable):
+        ingest_file(source, OPTIONS, storage, registry, stream)
+
+    assert "\r" in stream.getvalue()
+    assert stream.getvalue().endswith("\n")
+
+
 def test_s3_ingest_matches_checksums(work_dir: Path, registry: DrsRegistry,
                                      s3_client: S3Client, s3_bucket: str) -> None:
     source = _copy(work_dir, BAM, f"{BAM}.bai")
@@ -311,6 +356,7 @@ def test_cli_ingests_and_reports(work_dir: Path) -> None:
     assert key == f"d1/{VCF}"
     assert state == "uploaded"
     assert "100%" in result.stderr
+    assert "\r" not in result.stderr
     record = DrsRegistry.in_state_dir(work_dir / "state").get(object_id)
     assert record is not None
     assert record.consent == ("DUO:0000042", "DUO:0000019")
