@@ -113,11 +113,16 @@ def load_or_create_secret(path: Path) -> bytes:
     return secret
 
 
-def load_or_create_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
-    """Load the pinned genesis file, or write a single-institution genesis on first start."""
+def load_or_create_genesis(settings: NodeSettings, signer: Signer, *, pin: bool = True
+                           ) -> Genesis:
+    """Load the pinned genesis file, or write a single-institution genesis on first start.
+
+    With `pin` false, a shared genesis is checked but not yet copied into
+    the node directory, so a caller can check the chain's store first.
+    """
     path = settings.directory / GENESIS_FILE
     if settings.genesis_file is not None:
-        return pin_shared_genesis(settings, signer)
+        return pin_shared_genesis(settings, signer, pin=pin)
     if path.exists():
         genesis = load_genesis(path.read_bytes())
         proposers = genesis.model.policy.block.proposers
@@ -142,7 +147,7 @@ def load_or_create_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
     return genesis
 
 
-def pin_shared_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
+def pin_shared_genesis(settings: NodeSettings, signer: Signer, *, pin: bool = True) -> Genesis:
     """Load `settings.genesis_file`, check this node's key is a member's, and pin a copy.
 
     The copy in the node directory is what `consentry chain verify` reads. A
@@ -158,6 +163,8 @@ def pin_shared_genesis(settings: NodeSettings, signer: Signer) -> Genesis:
     check_member_key(genesis, settings.institution_id, signer.public_key, source)
     pinned = settings.directory / GENESIS_FILE
     if not pinned.exists():
+        if not pin:
+            return genesis
         write_private_file(pinned, data)
         os.chmod(pinned, 0o644)
         logger.info("pinned shared genesis %s chain_id=%s", source, genesis.chain_id)

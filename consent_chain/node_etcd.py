@@ -101,10 +101,13 @@ class EtcdChainNode(ChainNode):
         directory = settings.directory
         directory.mkdir(parents=True, exist_ok=True)
         signer = Signer.from_seed(load_or_create_secret(directory / KEY_FILE))
-        genesis = load_or_create_genesis(settings, signer)
+        genesis = load_or_create_genesis(settings, signer, pin=False)
         secret = load_or_create_secret(directory / PSEUDONYM_FILE)
+        # Opening the store checks that the etcd prefix holds this chain, so a
+        # wrong genesis file is reported before the directory is pinned to it.
         etcd = open_etcd_store(settings, genesis.chain_id)
         try:
+            load_or_create_genesis(settings, signer)
             _mark_etcd_node(directory, settings)
             mirror = SharedMirrorStore(directory / STORE_FILE, genesis.chain_id)
         except BaseException:

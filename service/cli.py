@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from consent_chain.errors import ChainError
 from service.broker_cli import add_commands
 from service.config import ConfigError, Settings, load_settings
 from service.consent_cli import add_commands as add_consent_commands
@@ -148,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"consentry: {exc}", file=sys.stderr)
         return 2
+    except ChainError as exc:
+        # Raised while a node opens its consent chain: a wrong genesis, a store
+        # holding another chain, or an etcd cluster without quorum.
+        print(f"consentry: the consent chain could not be opened: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader closed the pipe (as `| head` does), so stop quietly with the
         # status of a program that SIGPIPE ended, and keep the final flush at exit

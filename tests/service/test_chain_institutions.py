@@ -332,3 +332,38 @@ def test_command_without_etcd_settings_leaves_chain_alone(consortium: Consortium
     assert "chain.store sqlite" in withdrawn.stderr
     assert heads(a) == before
     assert ticket(a, passport_for(a, tmp_path)).status_code == 200
+
+
+def test_serve_with_other_chain_genesis_pins_nothing(consortium: Consortium,
+                                                      tmp_path: Path) -> None:
+    config_path = write_config(tmp_path / "newcomer", "hospital-a", consortium.cluster,
+                               consortium.prefix)
+    other_genesis = tmp_path / "newcomer-genesis.json"
+    write_genesis([config_path], other_genesis)
+    config = json.loads(config_path.read_text())
+    config["chain"]["genesis_file"] = str(other_genesis)
+    config_path.write_text(json.dumps(config))
+
+    started = consentry("serve", "--config", str(config_path))
+
+    assert started.returncode == 1
+    lines = started.stderr.strip().splitlines()
+    assert lines[-1].startswith("consentry: the consent chain could not be opened: ")
+    assert f"etcd prefix '{consortium.prefix}' stores chain" in lines[-1]
+    assert "Traceback" not in started.stderr
+    assert not (Path(config["state_dir"]) / "chain" / "genesis.json").exists()
+
+
+def test_serve_without_etcd_fails_in_one_line(tmp_path: Path) -> None:
+    config_path = tmp_path / "consentry.yaml"
+    config_path.write_text(json.dumps({
+        "port": free_port(), "state_dir": str(tmp_path / "state"),
+        "chain": {"store": "etcd", "etcd_endpoints": [f"http://127.0.0.1:{free_port()}"]},
+    }))
+
+    started = consentry("serve", "--config", str(config_path))
+
+    assert started.returncode == 1
+    assert "Traceback" not in started.stderr
+    assert "consentry: the consent chain could not be opened: no etcd member responded" in (
+        started.stderr)
