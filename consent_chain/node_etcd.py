@@ -103,7 +103,7 @@ class EtcdChainNode(ChainNode):
         signer = Signer.from_seed(load_or_create_secret(directory / KEY_FILE))
         genesis = load_or_create_genesis(settings, signer, pin=False)
         secret = load_or_create_secret(directory / PSEUDONYM_FILE)
-        # Opening the store checks that the etcd prefix holds this chain, so a
+        # Opening the store checks that the etcd prefix contains this chain, so a
         # wrong genesis file is reported before the directory is pinned to it.
         etcd = open_etcd_store(settings, genesis.chain_id)
         try:
