@@ -26,7 +26,7 @@ from consent_chain.node import (
     load_or_create_secret,
 )
 from consent_chain.node_etcd import open_etcd_store
-from consent_chain.store import ChainHead
+from consent_chain.store import ChainHead, ChainStore
 from consent_chain.store_sqlite import SqliteChainStore
 from consent_chain.verify import verify_chain
 from service.config import Settings, load_settings
@@ -91,11 +91,9 @@ def _compare_with_etcd(config: NodeSettings, genesis: Genesis, mirror: ChainHead
         etcd = open_etcd_store(config, genesis.chain_id)
         try:
             head = etcd.head()
-            same = mirror is None or etcd.block_at(mirror.height).block_hash == mirror.block_hash
+            same = _mirror_head_in_etcd(etcd, mirror)
         finally:
             etcd.close()
-    except BlockNotFound:
-        head, same = None, False
     except ChainError as error:
         return _fail(f"cannot read the chain in etcd under {config.etcd_prefix!r}: {error}")
     print(f"mirror head: {_describe(mirror)}")
@@ -109,6 +107,16 @@ def _compare_with_etcd(config: NodeSettings, genesis: Genesis, mirror: ChainHead
     if behind > 0:
         print(f"the mirror is {behind} blocks behind etcd; the running node catches up")
     return 0
+
+
+def _mirror_head_in_etcd(etcd: ChainStore, mirror: ChainHead | None) -> bool:
+    """Return whether etcd stores the mirror's head block at the same height."""
+    if mirror is None:
+        return True
+    try:
+        return etcd.block_at(mirror.height).block_hash == mirror.block_hash
+    except BlockNotFound:
+        return False
 
 
 def _describe(head: ChainHead | None) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from consent_chain.genesis import load_genesis
+from consent_chain.node import NodeSettings
+from consent_chain.store_sqlite import SqliteChainStore
+from service import consent_cli
 from service.cli import main
 from service.config import load_settings
 from service.consent_services import open_consent_services
@@ -88,3 +93,38 @@ def test_participant_commands_without_chain_create_nothing(
     assert main(argv) == 1
     assert f"no consent chain at {tmp_path / 'state'}" in capsys.readouterr().err
     assert not (tmp_path / "state").exists()
+
+
+def test_verify_reports_etcd_head_behind_forked_mirror(
+    populated_pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    longer, shorter = populated_pair
+    genesis = load_genesis((longer.parent / "genesis.json").read_bytes())
+    mirror = SqliteChainStore(longer, genesis.chain_id)
+    monkeypatch.setattr(consent_cli, "open_etcd_store",
+                        lambda settings, chain_id: SqliteChainStore(shorter, chain_id))
+    status = consent_cli._compare_with_etcd(
+        NodeSettings(longer.parent, "hospital-a", "Hospital A"), genesis, mirror.head())
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "etcd head:   height 1," in out
+    assert "not a prefix of the chain in etcd" in err
+    mirror.close()
+
+
+@pytest.fixture
+def populated_pair(config: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Two copies of one chain file: one with three blocks, one cut after the first."""
+    for dataset in ("DS1", "DS2", "DS3"):
+        assert main(["consent", "register", "--config", str(config), "--dataset", dataset,
+                     "--url", f"https://data.example.org/datasets/{dataset}",
+                     "--objects", f"{dataset.lower()}/", "--permission", "GRU"]) == 0
+    longer = tmp_path / "state" / "chain" / "chain.sqlite"
+    shorter = tmp_path / "short" / "chain.sqlite"
+    shorter.parent.mkdir()
+    with sqlite3.connect(longer) as source, sqlite3.connect(shorter) as target:
+        source.backup(target)
+        target.execute("DELETE FROM transactions WHERE height > 1")
+        target.execute("DELETE FROM blocks WHERE height > 1")
+    return longer, shorter
