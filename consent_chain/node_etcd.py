@@ -150,6 +150,11 @@ class EtcdChainNode(ChainNode):
     def submit(self, tx_type: str, payload: dict[str, Any], timeout: float = 30.0) -> Inclusion:
         """Sign a transaction of this institution and return once etcd has committed its block.
 
+        Under `chain.finality: quorum` it returns only once that block is
+        final (cosigned by a quorum of members), and raises StoreUnavailable
+        if that takes longer than `timeout`; the transaction then stays on
+        the chain, but the caller fails closed.
+
         The ledger's state can lag behind the mirror when other institutions
         or another process of this node appended since its last append. A
         transaction that lagging state rejects is signed again once the
@@ -167,12 +172,29 @@ class EtcdChainNode(ChainNode):
                     self._catch_up_ledger()
                     continue
             try:
-                return future.result(timeout)
+                inclusion = future.result(timeout)
             except (StoreConflict, InvalidTransaction) as error:
                 if attempt == SUBMIT_ATTEMPTS:
                     raise
                 logger.info("signing %s again after the ledger rebased: %s", tx_type, error)
+                continue
+            self._wait_until_final(inclusion, timeout)
+            return inclusion
         raise AssertionError("unreachable")
+
+    def _wait_until_final(self, inclusion: Inclusion, timeout: float) -> None:
+        if self.settings.finality != "quorum":
+            return
+        if self.follower.wait_for_final(inclusion.height, timeout):
+            return
+        self._check_trusted()
+        logger.warning("block height=%d tx=%s not final after %g s", inclusion.height,
+                       inclusion.tx_hash.hex(), timeout)
+        raise StoreUnavailable(
+            f"block {inclusion.height} is in etcd, but a quorum of members has not cosigned "
+            f"it within {timeout:g} s (chain.finality is quorum); check that the other "
+            "institutions' nodes are running"
+        )
 
     def checkpoint(self) -> Checkpoint:
         """Sign a checkpoint of the verified mirror once it has reached the etcd head."""

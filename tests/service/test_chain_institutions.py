@@ -104,7 +104,8 @@ def cluster(shared_cluster: LocalCluster) -> Iterator[LocalCluster]:
     heal(shared_cluster)
 
 
-def write_config(directory: Path, member: str, cluster: LocalCluster, prefix: str) -> Path:
+def write_config(directory: Path, member: str, cluster: LocalCluster, prefix: str,
+                 finality: str = "proposer") -> Path:
     """Write an institution's settings file and its own copy of the NA12878 BAM."""
     objects = directory / "objects"
     objects.mkdir(parents=True)
@@ -119,7 +120,8 @@ def write_config(directory: Path, member: str, cluster: LocalCluster, prefix: st
             "institution_id": member, "institution_name": member.title(),
             "store": "etcd", "etcd_endpoints": cluster.endpoints, "etcd_prefix": prefix,
             "genesis_file": str(directory.parent / "genesis.json"),
-            "register_sample_dataset": False,
+            "register_sample_dataset": False, "finality": finality,
+            "write_timeout_seconds": 3,
         },
     }))
     return config
@@ -134,10 +136,17 @@ def write_genesis(configs: list[Path], output: Path) -> None:
 
 
 @pytest.fixture
-def consortium(cluster: LocalCluster, tmp_path: Path) -> Iterator[Consortium]:
+def finality() -> str:
+    """The chain.finality of both nodes; a test overrides it with parametrize."""
+    return "proposer"
+
+
+@pytest.fixture
+def consortium(cluster: LocalCluster, tmp_path: Path, finality: str) -> Iterator[Consortium]:
     """Nodes A and B serving, with the dataset registered at A and cataloged at B."""
     prefix = unique_prefix("institutions")
-    configs = [write_config(tmp_path / member, member, cluster, prefix) for member in MEMBERS]
+    configs = [write_config(tmp_path / member, member, cluster, prefix, finality)
+               for member in MEMBERS]
     write_genesis(configs, tmp_path / "genesis.json")
     institutions = []
     for member, config in zip(MEMBERS, configs, strict=True):
@@ -367,3 +376,23 @@ def test_serve_without_etcd_fails_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in started.stderr
     assert "consentry: the consent chain could not be opened: no etcd member responded" in (
         started.stderr)
+
+
+@pytest.mark.parametrize("finality", ["quorum"])
+def test_quorum_finality_needs_the_other_cosigner(consortium: Consortium, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    a, b = consortium.a, consortium.b
+    passport = passport_for(a, tmp_path)
+    final = ticket(a, passport)
+    b.node.follower.stop()
+    started = time.monotonic()
+    waiting = ticket(a, passport)
+    waited = time.monotonic() - started
+
+    assert final.status_code == 200, final.text
+    assert a.node.follower.is_final(a.node.follower.replay.height - 1)
+    assert waiting.status_code == 503
+    assert "could not record the access decision" in waiting.json()["htsget"]["message"]
+    assert "a quorum of members has not cosigned it within 3 s" in caplog.text
+    assert HEADER not in waiting.headers
+    assert 3 <= waited < 10
