@@ -14,8 +14,23 @@ ALLOWED_ALGORITHMS = frozenset({"RS256", "ES256"})
 REQUIRED_CLAIMS = ("iss", "sub", "iat", "exp")
 
 
+# Messages quote unverified header and claim values (kid, iss, typ, ...),
+# which an attacker can make as long as the size limits allow, and they end
+# up in 401/403 bodies and log lines, so each message is cut to this length.
+MAX_MESSAGE_LENGTH = 300
+
+
 class TokenError(Exception):
-    """A token failed a check; the message names the check and never contains the token."""
+    """A token failed a check; the message names the check and never contains the token.
+
+    Messages longer than MAX_MESSAGE_LENGTH characters are cut, with "..."
+    at the end.
+    """
+
+    def __init__(self, message: str) -> None:
+        if len(message) > MAX_MESSAGE_LENGTH:
+            message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+        super().__init__(message)
 
 
 class TokenExpired(TokenError):

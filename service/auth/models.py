@@ -67,7 +67,8 @@ class AcceptedVisa:
 class RejectedVisa:
     """A visa Consentry ignored, with the first check that failed.
 
-    `visa_id` is the verified `jti` or the token's `sha256:` digest. `jti` and `iss` may
+    `visa_id` is the verified `jti`, the token's `sha256:` digest, or `index:<n>` for an
+    entry that is not a token string at all. `jti` and `iss` may
     come from a visa whose signature failed, so they are shown only when they pass
     `printable_id`.
     """

@@ -150,7 +150,8 @@ class PassportVerifier:
         ignored: list[str] = []
         for index, token in enumerate(tokens):
             if not isinstance(token, str):
-                rejected.append(RejectedVisa(index, "", None, "visa is not a JWS string"))
+                rejected.append(RejectedVisa(index, f"index:{index}", None,
+                                             "visa is not a JWS string"))
                 continue
             try:
                 visa = verify_visa(token, self.trust, self.keys, now)

@@ -241,3 +241,30 @@ def test_rejected_visa_logged_at_info(
     assert "visa_jti=visa-jti-2" in rejected[0].getMessage()
     assert f"visa_iss={VISA_ISS}" in rejected[0].getMessage()
     assert "token expired" in rejected[0].getMessage()
+
+
+def test_long_unverified_values_are_cut(
+    minter: Minter, verifier: PassportVerifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.auth")
+    long_kid = "K" * 20_000
+    long_iss = "https://x.example/" + "I" * 15_000
+    forged_kid = minter.visa(header={"kid": long_kid, "jku": "https://evil.example/jwks"},
+                             claims={"iss": SECOND_ISS})
+    unknown_iss = minter.visa(claims={"iss": long_iss})
+
+    identity = verifier.verify(minter.passport([forged_kid, unknown_iss]))
+
+    reasons = [rejected.reason for rejected in identity.rejected]
+    assert len(reasons) == 2
+    assert all(len(reason) <= 300 for reason in reasons)
+    assert all(reason.endswith("...") for reason in reasons)
+    assert long_kid not in caplog.text
+    assert long_iss not in caplog.text
+
+
+def test_non_string_visa_named_by_index(minter: Minter, verifier: PassportVerifier) -> None:
+    identity = verifier.verify(minter.passport([minter.visa(), 17]))
+
+    (rejected,) = identity.rejected
+    assert rejected.describe() == "visa index:1 from an unknown issuer: visa is not a JWS string"
