@@ -49,6 +49,12 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             f"settings file {path} must be a YAML mapping of setting names to values, "
             f"not a {type(data).__name__}"
         )
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"settings file {path} has the key {key!r}, which is not a setting name; "
+                "top-level keys are names such as port or storage"
+            )
     return data
 
 

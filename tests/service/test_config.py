@@ -41,6 +41,14 @@ def test_yaml_that_is_not_mapping_rejected(tmp_path: Path, text: str, kind: str)
         load_settings(path)
 
 
+@pytest.mark.parametrize("text", ["1: 2\n", "port: 8181\nnull: x\n", "true: 1\n"])
+def test_non_string_top_level_key_rejected(tmp_path: Path, text: str) -> None:
+    path = _config(tmp_path, text)
+
+    with pytest.raises(ConfigError, match="which is not a setting name"):
+        load_settings(path)
+
+
 def test_settings_file_not_utf8_rejected(tmp_path: Path) -> None:
     path = _config(tmp_path, b"port: 8181\nhost: \xff\n")
 
