@@ -128,9 +128,28 @@ def drs_get(
     partial = target.with_name(target.name + ".part")
     _download(access, partial, int(drs_object.get("size", -1)), progress)
     _verify(partial, expected, uri)
-    os.replace(partial, target)
+    _move_into_place(partial, target, uri, force)
     logger.info("fetched %s into %s", uri, target)
     return target
+
+
+def _move_into_place(partial: Path, target: Path, uri: str, force: bool) -> None:
+    """Rename the verified download to `target`; without `force`, never over another file.
+
+    A hard link fails if `target` exists, even one created while the
+    download ran, so nobody's file is replaced between check and rename.
+    """
+    if force:
+        os.replace(partial, target)
+        return
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise FederationError(
+            f"{target} appeared while {uri} was downloading; the verified download is kept "
+            f"in {partial}. Pass --force to replace {target}, or choose another path with -o"
+        ) from None
+    partial.unlink()
 
 
 def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +262,51 @@ def test_cli_force_replaces_output(drs_local_node: DrsNode, tmp_path: Path) -> N
     assert "--force" in rejected.stderr
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "out").read_bytes() == shared_file(BAM_NAME).read_bytes()
+
+
+class _RacingPeer(BaseHTTPRequestHandler):
+    """A DRS peer whose data request also writes a file at the client's output path."""
+
+    payload = b"object bytes\n" * 1000
+    output: Path
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        data_url = f"http://127.0.0.1:{self.server.server_address[1]}/data"
+        checksum = hashlib.sha256(self.payload).hexdigest()
+        self._send(json.dumps({
+            "id": "racing", "name": "racing.bin", "size": len(self.payload),
+            "checksums": [{"type": "sha-256", "checksum": checksum}],
+            "access_methods": [{"type": "https", "access_url": {"url": data_url}}],
+        }).encode())
+
+    def do_GET(self) -> None:
+        self.output.write_bytes(b"a file the user wrote meanwhile\n")
+        self._send(self.payload)
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_get_keeps_file_written_during_download(tmp_path: Path) -> None:
+    output = tmp_path / "racing.bin"
+    handler = type("Handler", (_RacingPeer,), {"output": output})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = DrsSettings(
+            peers={"peer.test": f"http://127.0.0.1:{server.server_address[1]}/ga4gh/drs/v1"})
+        with pytest.raises(FederationError, match=r"appeared while .* was downloading"):
+            drs_get("drs://peer.test/racing", settings, output)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert output.read_bytes() == b"a file the user wrote meanwhile\n"
+    assert (tmp_path / "racing.bin.part").read_bytes() == _RacingPeer.payload
