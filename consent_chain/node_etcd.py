@@ -162,6 +162,7 @@ class EtcdChainNode(ChainNode):
         rebased is signed again with the next seq.
         """
         self._check_trusted()
+        deadline = time.monotonic() + timeout
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             with self._lock:
                 try:
@@ -178,14 +179,14 @@ class EtcdChainNode(ChainNode):
                     raise
                 logger.info("signing %s again after the ledger rebased: %s", tx_type, error)
                 continue
-            self._wait_until_final(inclusion, timeout)
+            self._wait_until_final(inclusion, max(deadline - time.monotonic(), 0.0), timeout)
             return inclusion
         raise AssertionError("unreachable")
 
-    def _wait_until_final(self, inclusion: Inclusion, timeout: float) -> None:
+    def _wait_until_final(self, inclusion: Inclusion, remaining: float, timeout: float) -> None:
         if self.settings.finality != "quorum":
             return
-        if self.follower.wait_for_final(inclusion.height, timeout):
+        if self.follower.wait_for_final(inclusion.height, remaining):
             return
         self._check_trusted()
         logger.warning("block height=%d tx=%s not final after %g s", inclusion.height,
