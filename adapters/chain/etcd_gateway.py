@@ -294,6 +294,16 @@ def endpoint_scheme(endpoints: Sequence[str]) -> str:
     return schemes[0]
 
 
+# OpenSSL reason names of the TLS alerts a server sends when it rejects the
+# client's certificate (RFC 8446 section 6.2). Other alerts, such as
+# internal_error, may pass, so they are retried like any connection error.
+CERTIFICATE_ALERTS = (
+    "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_REQUIRED", "ALERT_CERTIFICATE_UNKNOWN",
+    "ALERT_UNKNOWN_CA", "ALERT_UNSUPPORTED_CERTIFICATE", "ALERT_CERTIFICATE_EXPIRED",
+    "ALERT_CERTIFICATE_REVOKED", "ALERT_ACCESS_DENIED",
+)
+
+
 def _failure(error: OSError | http.client.HTTPException) -> _Retryable:
     """Wrap a connection error as retryable, or as a TLS failure when a certificate was rejected.
 
@@ -305,8 +315,9 @@ def _failure(error: OSError | http.client.HTTPException) -> _Retryable:
     if isinstance(error, ssl.SSLCertVerificationError):
         return _TlsFailure(f"the member's certificate failed verification: "
                            f"{error.verify_message}")
-    if isinstance(error, ssl.SSLError) and "ALERT" in (error.reason or ""):
-        return _TlsFailure(f"the member rejected the TLS handshake ({error.reason}), "
+    reason = (error.reason or "") if isinstance(error, ssl.SSLError) else ""
+    if any(alert in reason for alert in CERTIFICATE_ALERTS):
+        return _TlsFailure(f"the member rejected the TLS handshake ({reason}), "
                            "so it did not accept this client's certificate")
     return _Retryable(str(error) or type(error).__name__)
 

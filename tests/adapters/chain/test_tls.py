@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.chain import etcd_gateway
 from adapters.chain.etcd import EtcdChainStore
 from adapters.chain.etcd_gateway import EtcdGateway
 from adapters.chain.etcd_tls import EtcdTls
@@ -181,3 +182,19 @@ def tls_listener(pair: KeyPair) -> Iterator[int]:
         stop.set()
         thread.join()
         listener.close()
+
+
+@pytest.mark.parametrize(
+    ("reason", "permanent"),
+    [
+        ("SSLV3_ALERT_BAD_CERTIFICATE", True),
+        ("TLSV13_ALERT_CERTIFICATE_REQUIRED", True),
+        ("TLSV1_ALERT_UNKNOWN_CA", True),
+        ("TLSV1_ALERT_INTERNAL_ERROR", False),
+        ("UNEXPECTED_EOF_WHILE_READING", False),
+    ],
+)
+def test_only_certificate_alerts_stop_retries(reason: str, permanent: bool) -> None:
+    error = ssl.SSLError(1, reason)
+    error.reason = reason
+    assert isinstance(etcd_gateway._failure(error), etcd_gateway._TlsFailure) is permanent
