@@ -15,8 +15,8 @@ REQUIRED_CLAIMS = ("iss", "sub", "iat", "exp")
 
 
 # Messages quote unverified header and claim values (kid, iss, typ, ...),
-# which an attacker can make as long as the size limits allow, and they end
-# up in 401/403 bodies and log lines, so each message is cut to this length.
+# which an attacker can make as long as the size limits allow. They end up
+# in 401/403 bodies and log lines, so each message is cut to this length.
 MAX_MESSAGE_LENGTH = 300
 
 
