@@ -206,6 +206,7 @@ def _download(
         headers["Range"] = f"bytes={have}-"
         logger.info("resuming %s at byte %d", partial, have)
     request = urllib.request.Request(url, headers=headers)
+    wrote_progress = False
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             # A server that ignores Range returns 200 and the whole object.
@@ -215,14 +216,22 @@ def _download(
                     handle.write(chunk)
                     if progress is not None:
                         progress.write(f"\r{partial.name}: {handle.tell()} of {size} bytes")
+                        wrote_progress = True
     except urllib.error.HTTPError as exc:
         raise FederationError(
             f"downloading the object failed with status {exc.code}: {_message(exc)}"
         ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise FederationError(f"downloading the object failed: {exc}; run again to resume") from exc
-    if progress is not None:
-        progress.write("\n")
+    finally:
+        # End the rewritten progress line, so an error message starts on its own line.
+        if progress is not None and wrote_progress:
+            progress.write("\n")
+    # urllib returns a short body without an error when the server closes early.
+    received = partial.stat().st_size
+    if size >= 0 and received < size:
+        raise FederationError(f"the connection closed after {received} of {size} bytes; "
+                              f"{partial} keeps them, so run again to resume")
 
 
 def _expected_checksum(drs_object: dict[str, Any]) -> tuple[str, str]:

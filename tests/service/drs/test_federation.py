@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -310,3 +311,35 @@ def test_get_keeps_file_written_during_download(tmp_path: Path) -> None:
         server.server_close()
     assert output.read_bytes() == b"a file the user wrote meanwhile\n"
     assert (tmp_path / "racing.bin.part").read_bytes() == _RacingPeer.payload
+
+
+class _ShortPeer(_RacingPeer):
+    """A DRS peer that closes the connection halfway through the object's bytes."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload[: len(self.payload) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+
+def test_cut_download_ends_progress_and_can_resume(tmp_path: Path) -> None:
+    output = tmp_path / "racing.bin"
+    handler = type("Handler", (_ShortPeer,), {"output": output})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    progress = io.StringIO()
+    try:
+        settings = DrsSettings(
+            peers={"peer.test": f"http://127.0.0.1:{server.server_address[1]}/ga4gh/drs/v1"})
+        with pytest.raises(FederationError, match="run again to resume"):
+            drs_get("drs://peer.test/racing", settings, output, progress=progress)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert progress.getvalue().endswith("\n")
+    assert not output.exists()
+    assert 0 < (tmp_path / "racing.bin.part").stat().st_size < len(_ShortPeer.payload)
