@@ -14,7 +14,7 @@ a dataset the chain does not know.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -184,6 +184,33 @@ def map_withdrawn_participant(
         catalog.add_participant_without_objects(dataset_id, pseudonym)
     logger.info("mapped withdrawn participant dataset=%s participant=%s prefixes=%d",
                 dataset_id, pseudonym, len(prefixes))
+
+
+def import_withdrawn_participants(
+    node: ChainNode, catalog: ConsentCatalog, dataset_id: str,
+    participants: Mapping[str, Sequence[str]],
+) -> tuple[str, ...]:
+    """Map the listed pseudonyms that this node has not recorded yet; return those mapped.
+
+    `participants` is what `consentry consent participants` prints on the
+    custodian's node: pseudonym to object prefixes, an empty list for a
+    participant with no objects. Every pseudonym is checked against the
+    chain before anything is recorded, and ones already recorded here are
+    left as they are. A prefix the catalog rejects stops the import at that
+    pseudonym; running it again after a fix maps the rest.
+    """
+    withdrawn = _withdrawn_participants(node, dataset_id)
+    listed = {pseudonym.lower(): list(prefixes) for pseudonym, prefixes in participants.items()}
+    unknown = sorted(set(listed) - set(withdrawn))
+    if unknown:
+        raise CatalogError(
+            f"pseudonym {unknown[0]!r} is not a withdrawn participant of dataset "
+            f"{dataset_id!r} on the consent chain; check that the file is for this dataset"
+        )
+    todo = catalog.unrecorded_participants(dataset_id, set(listed))
+    for pseudonym in todo:
+        map_withdrawn_participant(node, catalog, dataset_id, pseudonym, listed[pseudonym])
+    return todo
 
 
 def unmapped_withdrawals(

@@ -135,3 +135,48 @@ def test_participants_command_exports_custodian_rows(chain_node: ChainNode) -> N
         "dataset_id": DATASET_ID,
         "participants": {consent.node.participant("NA12878"): [BAM_ID], ELSEWHERE: []},
     }
+
+
+def test_participants_file_maps_the_unrecorded(chain_node: ChainNode, tmp_path: Path) -> None:
+    passport = passport_file(chain_node, tmp_path, (chain_node.dataset_url,))
+    second = "6f" * 32
+    withdraw_elsewhere(chain_node)
+    withdraw_elsewhere(chain_node, second)
+    run_cli(chain_node, "consent", "participant", "--dataset", DATASET_ID,
+            "--pseudonym", second, "--none")
+    exported = tmp_path / "participants.json"
+    exported.write_text(json.dumps({"dataset_id": DATASET_ID, "participants": {
+        ELSEWHERE: [BAM_ID], second: [VCF_ID]}}))
+
+    imported = run_cli(chain_node, "consent", "participant", "--dataset", DATASET_ID,
+                       "--from-file", str(exported))
+    again = run_cli(chain_node, "consent", "participant", "--dataset", DATASET_ID,
+                    "--from-file", str(exported))
+
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.split() == [ELSEWHERE]
+    assert "mapped 1 of 2" in imported.stderr
+    assert again.stdout == ""
+    assert ticket(chain_node, BAM_ID, passport).status_code == 403
+    assert ticket(chain_node, VCF_ID, passport, "variants").status_code == 200
+
+
+def test_participants_file_for_other_dataset_is_rejected(chain_node: ChainNode,
+                                                        tmp_path: Path) -> None:
+    withdraw_elsewhere(chain_node)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"dataset_id": "EGAD-other", "participants": {ELSEWHERE: []}}))
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"dataset_id": DATASET_ID, "participants": {"ab" * 32: []}}))
+
+    wrong_dataset = run_cli(chain_node, "consent", "participant", "--dataset", DATASET_ID,
+                            "--from-file", str(other))
+    not_withdrawn = run_cli(chain_node, "consent", "participant", "--dataset", DATASET_ID,
+                            "--from-file", str(unknown))
+
+    assert wrong_dataset.returncode == 1
+    assert "is not the output of `consentry consent participants" in wrong_dataset.stderr
+    assert not_withdrawn.returncode == 1
+    assert "is not a withdrawn participant" in not_withdrawn.stderr
+    assert run_cli(chain_node, "consent", "pending", "--dataset", DATASET_ID).stdout.split() == [
+        ELSEWHERE]
