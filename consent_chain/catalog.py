@@ -252,6 +252,25 @@ class ConsentCatalog:
             self._connection.close()
 
 
+def read_dataset_urls(path: Path) -> tuple[str, ...]:
+    """Return the dataset URLs of the catalog file at `path`, sorted, opening it read-only.
+
+    Unlike `ConsentCatalog`, this never creates the file or its schema.
+    Raises StoreUnavailable if the file cannot be read.
+    """
+    try:
+        # mode=ro fails on a missing file instead of creating it.
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=5.0)
+        try:
+            rows = connection.execute("SELECT url FROM datasets ORDER BY url").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise StoreUnavailable(f"reading consent catalog {path} failed: {error}") from error
+    return tuple(str(row[0]) for row in rows)
+
+
 def _check_change(
     connection: sqlite3.Connection, dataset_id: str, url: str | None, prefixes: Sequence[str]
 ) -> str | None:

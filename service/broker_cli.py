@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -14,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from consent_chain.catalog import CATALOG_FILE
+from consent_chain.catalog import CATALOG_FILE, read_dataset_urls
+from consent_chain.errors import StoreUnavailable
 from service.auth.broker import BrokerSubject
 from service.auth.jws import TokenError
 from service.auth.keys import STATE_FILE, KeyStoreError
@@ -119,16 +119,9 @@ def read_catalog_urls(settings: Settings) -> tuple[tuple[str, ...], str | None]:
     if not path.is_file():
         return (), f"not read: no catalog at {path}"
     try:
-        # mode=ro opens the file read-only and fails instead of creating it. The query
-        # reads the `datasets` table that consent_chain.catalog.ConsentCatalog writes.
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5.0)
-        try:
-            rows = connection.execute("SELECT url FROM datasets ORDER BY url").fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as error:
-        return (), f"not read: reading {path} failed: {error}"
-    return tuple(str(row[0]) for row in rows), None
+        return read_dataset_urls(path), None
+    except StoreUnavailable as error:
+        return (), f"not read: {error}"
 
 
 def _emit(token: str, output: Path | None, kind: str, expires_in: int) -> None:
