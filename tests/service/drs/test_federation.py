@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -295,20 +296,25 @@ class _RacingPeer(BaseHTTPRequestHandler):
         pass
 
 
-def test_get_keeps_file_written_during_download(tmp_path: Path) -> None:
-    output = tmp_path / "racing.bin"
-    handler = type("Handler", (_RacingPeer,), {"output": output})
+@contextlib.contextmanager
+def serving_peer(peer: type[_RacingPeer], output: Path) -> Iterator[DrsSettings]:
+    """Serve `peer` on 127.0.0.1 and yield DRS settings that map `peer.test` to it."""
+    handler = type("Handler", (peer,), {"output": output})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        settings = DrsSettings(
+        yield DrsSettings(
             peers={"peer.test": f"http://127.0.0.1:{server.server_address[1]}/ga4gh/drs/v1"})
-        with pytest.raises(FederationError, match=r"appeared while .* was downloading"):
-            drs_get("drs://peer.test/racing", settings, output)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_get_keeps_file_written_during_download(tmp_path: Path) -> None:
+    output = tmp_path / "racing.bin"
+    with serving_peer(_RacingPeer, output) as settings, \
+            pytest.raises(FederationError, match=r"appeared while .* was downloading"):
+        drs_get("drs://peer.test/racing", settings, output)
     assert output.read_bytes() == b"a file the user wrote meanwhile\n"
     assert (tmp_path / "racing.bin.part").read_bytes() == _RacingPeer.payload
 
@@ -327,19 +333,10 @@ class _ShortPeer(_RacingPeer):
 
 def test_cut_download_ends_progress_and_can_resume(tmp_path: Path) -> None:
     output = tmp_path / "racing.bin"
-    handler = type("Handler", (_ShortPeer,), {"output": output})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     progress = io.StringIO()
-    try:
-        settings = DrsSettings(
-            peers={"peer.test": f"http://127.0.0.1:{server.server_address[1]}/ga4gh/drs/v1"})
-        with pytest.raises(FederationError, match="run again to resume"):
-            drs_get("drs://peer.test/racing", settings, output, progress=progress)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_peer(_ShortPeer, output) as settings, \
+            pytest.raises(FederationError, match="run again to resume"):
+        drs_get("drs://peer.test/racing", settings, output, progress=progress)
     assert progress.getvalue().endswith("\n")
     assert not output.exists()
     assert 0 < (tmp_path / "racing.bin.part").stat().st_size < len(_ShortPeer.payload)
