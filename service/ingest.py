@@ -109,16 +109,16 @@ class Progress:
         self.label = label
         self.total = total
         self.sent = 0
-        self.shown = -1
+        self.shown_percent = -1
         self.on_terminal = stream is not None and stream.isatty()
         self.line_open = False
 
     def __call__(self, sent: int) -> None:
         self.sent += sent
         percent = 100 if self.total == 0 else min(100, self.sent * 100 // self.total)
-        if self.stream is None or percent == self.shown:
+        if self.stream is None or percent == self.shown_percent:
             return
-        self.shown = percent
+        self.shown_percent = percent
         line = f"{self.label}: {percent:3d}% of {self.total} bytes"
         if self.on_terminal:
             self.stream.write("\r" + line)
